@@ -1,0 +1,145 @@
+/**
+ * The Redis cache adapter (`redis://…`). Commands fail fast while the
+ * connection is down (no offline queue, one retry, a command timeout) so a
+ * cache outage surfaces as AppError('unavailable') instead of hanging
+ * requests; ioredis keeps reconnecting in the background.
+ */
+import { Redis } from 'ioredis';
+import type { Cache, SetOptions } from '../cache.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { notAnInteger, stepOf, ttlOf } from './rules.ts';
+
+/** KEYS[1] key; ARGV[1] step, ARGV[2] ttl ms or 0. The TTL is set only when INCRBY created the key. */
+const INCREMENT_LUA = `
+local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value`;
+
+const CONNECT_TIMEOUT_MS = 3_000;
+const COMMAND_TIMEOUT_MS = 5_000;
+
+type IncrementingRedis = Redis & { wcIncrement(key: string, by: number, ttl: number): Promise<number> };
+
+/** Connects eagerly; rejects with AppError('unavailable') when the server cannot be reached. */
+export async function openRedisCache(url: string, opts: { prefix: string; logger?: Logger }): Promise<Cache> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 5_000),
+  }) as IncrementingRedis;
+  redis.defineCommand('wcIncrement', { lua: INCREMENT_LUA, numberOfKeys: 1 });
+
+  let lastError: Error | undefined;
+  let connected = false;
+  // Without an 'error' listener ioredis prints every reconnect failure to stderr.
+  redis.on('error', (err: Error) => {
+    lastError = err;
+    if (connected) opts.logger?.warn({ err: err.message }, 'redis cache connection error');
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    const reason = (lastError ?? (err as Error)).message;
+    throw new AppError('unavailable', `Redis unreachable at ${where(url)}: ${reason}`, { cause: err });
+  }
+  connected = true;
+  return new RedisCache(redis, opts.prefix);
+}
+
+/** host:port only: a URL may carry a password and must never reach an error message. */
+function where(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '6379'}`;
+}
+
+class RedisCache implements Cache {
+  readonly kind = 'redis' as const;
+  readonly #redis: IncrementingRedis;
+  readonly #prefix: string;
+  #closed = false;
+
+  constructor(redis: IncrementingRedis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#run(() => this.#redis.get(this.#prefix + key));
+  }
+
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    // MGET with no keys is a Redis syntax error.
+    if (keys.length === 0) return [];
+    return this.#run(() => this.#redis.mget(keys.map((key) => this.#prefix + key)));
+  }
+
+  async set(key: string, value: string, opts?: SetOptions): Promise<void> {
+    const ttl = ttlOf(opts);
+    const full = this.#prefix + key;
+    await this.#run(() => (ttl ? this.#redis.set(full, value, 'PX', ttl) : this.#redis.set(full, value)));
+  }
+
+  async setIfAbsent(key: string, value: string, opts?: SetOptions): Promise<boolean> {
+    const ttl = ttlOf(opts);
+    const full = this.#prefix + key;
+    const reply = await this.#run(() =>
+      ttl ? this.#redis.set(full, value, 'PX', ttl, 'NX') : this.#redis.set(full, value, 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#run(() => this.#redis.del(this.#prefix + key));
+  }
+
+  async increment(key: string, opts?: SetOptions & { by?: number }): Promise<number> {
+    const ttl = ttlOf(opts) ?? 0;
+    const by = stepOf(opts?.by);
+    return this.#run(() =>
+      this.#redis.wcIncrement(this.#prefix + key, by, ttl).catch((err: Error) => {
+        throw /not an integer/.test(err.message) ? notAnInteger(key) : err;
+      }),
+    );
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    // PTTL: -2 when absent, -1 when the key never expires.
+    const ms = await this.#run(() => this.#redis.pttl(this.#prefix + key));
+    return ms < 0 ? null : ms;
+  }
+
+  async ping(): Promise<void> {
+    await this.#run(() => this.#redis.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // QUIT fails fast when disconnected (no offline queue); then just drop the socket.
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new AppError('unavailable', 'cache is closed');
+    try {
+      return await command();
+    } catch (err) {
+      throw toCacheError(err);
+    }
+  }
+}
+
+/** Redis replies (bad arguments, wrong type) are bugs; everything else is an outage. */
+function toCacheError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const error = err as Error;
+  if (error?.name === 'ReplyError')
+    return new AppError('internal', `redis: ${error.message}`, { cause: err });
+  return new AppError('unavailable', `cache unavailable: ${error?.message ?? String(err)}`, { cause: err });
+}
