@@ -1,0 +1,56 @@
+/**
+ * Events on the bus: one versioned schema per event type, and the typed map
+ * that publish/subscribe helpers derive from. A breaking change to an event
+ * is a new version (`user.registered.v2`) published alongside the old one
+ * until every consumer moved.
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+
+const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$` });
+const Timestamp = Type.String({ format: 'date-time' });
+const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
+
+export const eventSchemas = {
+  /** A new account exists (users service). */
+  'user.registered.v1': Type.Object({
+    user_id: Id('usr'),
+    username: Type.String(),
+    role: Role,
+    created_at: Timestamp,
+  }),
+  /** Public profile fields or role changed (users service); caches of the profile drop it. */
+  'user.updated.v1': Type.Object({
+    user_id: Id('usr'),
+    username: Type.String(),
+    updated_at: Timestamp,
+  }),
+  /** An admin banned a user (users service); auth ends the user's sessions. */
+  'user.banned.v1': Type.Object({
+    user_id: Id('usr'),
+    username: Type.String(),
+    reason: Type.String(),
+    banned_by: Id('usr'),
+    banned_at: Timestamp,
+  }),
+  /** An admin lifted a ban (users service). */
+  'user.unbanned.v1': Type.Object({
+    user_id: Id('usr'),
+    username: Type.String(),
+    unbanned_by: Id('usr'),
+    unbanned_at: Timestamp,
+  }),
+  /** A user record was removed (users service), e.g. a registration that failed half-way. */
+  'user.deleted.v1': Type.Object({
+    user_id: Id('usr'),
+    username: Type.String(),
+    deleted_at: Timestamp,
+  }),
+} as const satisfies Record<string, TSchema>;
+
+export type EventSchemas = typeof eventSchemas;
+export type EventType = keyof EventSchemas;
+export type EventData<T extends EventType> = Static<EventSchemas[T]>;
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(eventSchemas, value);
+}
