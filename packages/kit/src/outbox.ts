@@ -1,0 +1,146 @@
+/**
+ * Transactional outbox. `addEvent(trx, …)` stores an event inside the caller's
+ * transaction; the relay publishes unpublished rows in id order and marks
+ * them. Delivery is at least once (a crash after publish and before marking
+ * republishes with the same id), which consumers handle by idempotency.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Generated, Kysely } from 'kysely';
+import type { Static, TSchema } from 'typebox';
+import type { Bus } from './bus.ts';
+import { acceptRequestId, currentRequestId, runWithContext } from './context.ts';
+import type { Database } from './db.ts';
+import { newId } from './ids.ts';
+import type { Logger } from './log.ts';
+
+export interface OutboxTable {
+  outbox: {
+    id: string;
+    type: string;
+    data: unknown;
+    request_id: string | null;
+    created_at: Generated<Date>;
+    published_at: Date | null;
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any schema's Kysely may hold the outbox table
+type AnyDb = Kysely<any>;
+
+export const outboxMigrations = fileURLToPath(new URL('./outbox/', import.meta.url));
+
+/** Creates the outbox table in `schema` (run alongside the service's own migrations). */
+export async function migrateOutbox(db: Database, schema: string): Promise<void> {
+  await db.migrate(schema, outboxMigrations);
+}
+
+export function addEvent<S extends Record<string, TSchema>, T extends keyof S & string>(
+  trx: AnyDb,
+  _schemas: S,
+  type: T,
+  data: Static<S[T]>,
+): Promise<unknown> {
+  return (trx as Kysely<OutboxTable>)
+    .insertInto('outbox')
+    .values({ id: newId('evt'), type, data: JSON.stringify(data), request_id: currentRequestId() ?? null })
+    .execute();
+}
+
+const PURGE_EVERY_MS = 3_600_000;
+const KEEP_PUBLISHED_MS = 7 * 86_400_000;
+
+export interface OutboxRelay {
+  /** Publishes now instead of at the next poll (call after a commit). */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+export function startOutboxRelay(opts: {
+  db: AnyDb;
+  bus: Bus;
+  logger: Logger;
+  pollMs?: number;
+  batch?: number;
+}): OutboxRelay {
+  const db = opts.db as Kysely<OutboxTable>;
+  const batch = opts.batch ?? 100;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let lastPurge = 0;
+
+  // One batch in one transaction; SKIP LOCKED lets several instances of a
+  // service relay side by side without publishing a row twice.
+  const relayBatch = () =>
+    db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('outbox')
+        .selectAll()
+        .where('published_at', 'is', null)
+        .orderBy('id')
+        .limit(batch)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      for (const row of rows) {
+        const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;
+        await runWithContext({ requestId: acceptRequestId(row.request_id) }, () =>
+          opts.bus.publish(row.type, data, { id: row.id }),
+        );
+      }
+      if (rows.length > 0) {
+        await trx
+          .updateTable('outbox')
+          .set({ published_at: new Date() })
+          .where(
+            'id',
+            'in',
+            rows.map((r) => r.id),
+          )
+          .execute();
+      }
+      return rows.length;
+    });
+
+  const drain = async () => {
+    while ((await relayBatch()) === batch) {
+      // A full batch: there may be more.
+    }
+    if (Date.now() - lastPurge > PURGE_EVERY_MS) {
+      lastPurge = Date.now();
+      await db
+        .deleteFrom('outbox')
+        .where('published_at', '<', new Date(Date.now() - KEEP_PUBLISHED_MS))
+        .execute();
+    }
+  };
+
+  const kick = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = drain()
+      .catch((err) => opts.logger.warn({ err }, 'outbox relay failed; will retry'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  };
+
+  const timer = setInterval(kick, opts.pollMs ?? 1_000);
+  timer.unref();
+  kick();
+  return {
+    kick,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
