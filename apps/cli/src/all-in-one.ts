@@ -1,0 +1,108 @@
+/**
+ * Composition root of the all-in-one process (`npm start`): every service in
+ * one process on the embedded defaults (or whatever the env selects), RPC
+ * routed in-process, the gateway on :8080.
+ */
+import path from 'node:path';
+import { authConfigSpec, createAuth, migrateAuth } from '@wavecast/auth';
+import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
+import { ConfigError, type ConfigOf, env, loadConfig } from '@wavecast/kit/config';
+import { createLogger, type Logger } from '@wavecast/kit/log';
+import { createMetrics } from '@wavecast/kit/metrics';
+import { closePlatform, openPlatform, platformSpec } from '@wavecast/kit/platform';
+import { inProcessTransport, type Routes, serverInterceptors } from '@wavecast/kit/rpc';
+import type { ServiceInstance } from '@wavecast/kit/service';
+import { createUsers, migrateUsers } from '@wavecast/users';
+import { usersConfigSpec } from '@wavecast/users/config';
+
+export function allInOneSpec(source: NodeJS.ProcessEnv) {
+  const dataDir = path.resolve(source.WAVECAST_DATA_DIR ?? './data');
+  return {
+    dataDir: env.str('WAVECAST_DATA_DIR', { default: dataDir }),
+    logLevel: env.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+      default: 'info',
+    }),
+    ...platformSpec(dataDir),
+    ...gatewayConfigSpec,
+    ...authConfigSpec,
+    ...usersConfigSpec,
+  };
+}
+
+export type AllInOneConfig = ConfigOf<ReturnType<typeof allInOneSpec>>;
+
+export interface AllInOne {
+  url: string;
+  port: number;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export function loadAllInOneConfig(source: NodeJS.ProcessEnv = process.env): AllInOneConfig {
+  return loadConfig(allInOneSpec(source), source);
+}
+
+export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Promise<AllInOne> {
+  const log = logger ?? createLogger({ service: 'wavecast', level: config.logLevel });
+  const metrics = createMetrics();
+  const platform = await openPlatform(config, log);
+  const instances: ServiceInstance[] = [];
+  try {
+    await migrateUsers(platform.db);
+    await migrateAuth(platform.db);
+    const transport = (caller: string, service: ServiceInstance | { name: string; routes: Routes }) =>
+      inProcessTransport(
+        service.routes,
+        serverInterceptors({
+          service: service.name,
+          logger: createLogger({ service: service.name, level: config.logLevel }),
+          metrics,
+        }),
+        { caller, logger: createLogger({ service: caller, level: config.logLevel }), metrics },
+      );
+    const users = createUsers({
+      db: platform.db,
+      bus: platform.bus,
+      logger: createLogger({ service: 'users', level: config.logLevel }),
+      adminUsername: config.adminUsername,
+    });
+    instances.push(users);
+    const auth = await createAuth({
+      db: platform.db,
+      cache: platform.cache,
+      bus: platform.bus,
+      logger: createLogger({ service: 'auth', level: config.logLevel }),
+      users: transport('auth', users),
+      config,
+    });
+    instances.push(auth);
+    const gateway = await createGateway({
+      config,
+      logger: createLogger({ service: 'gateway', level: config.logLevel }),
+      metrics,
+      cache: platform.cache,
+      bus: platform.bus,
+      users: transport('gateway', users),
+      auth: transport('gateway', auth),
+      readiness: { users: users.ready, auth: auth.ready },
+    });
+    const address = await gateway.app.listen({ host: config.httpHost, port: config.httpPort });
+    const port = Number(new URL(address).port);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      logger: log,
+      async close() {
+        await gateway.close();
+        for (const instance of instances.reverse()) await instance.stop();
+        await closePlatform(platform);
+      },
+    };
+  } catch (err) {
+    for (const instance of instances.reverse()) await instance.stop().catch(() => undefined);
+    await closePlatform(platform).catch(() => undefined);
+    throw err;
+  }
+}
+
+export { ConfigError };

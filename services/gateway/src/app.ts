@@ -1,0 +1,142 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { acceptRequestId, REQUEST_ID_HEADER, runWithContext } from '@wavecast/kit/context';
+import { AppError } from '@wavecast/kit/errors';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { GatewayDeps } from './deps.ts';
+import { type Audience, audiences, splitDocument } from './openapi.ts';
+import { authHooks } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
+import { adminRoutes } from './routes/admin.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
+import { systemRoutes } from './routes/system.routes.ts';
+import { userRoutes } from './routes/users.routes.ts';
+import { sharedSchemas } from './schemas.ts';
+import type { TypedApp } from './typed.ts';
+
+export const API_VERSION = '0.1.0';
+
+/** Builds the gateway (routes, hooks, docs) without listening: tests inject, main listens. */
+export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Metrics and the error handler record requests; a log line per request would drown the rest.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => acceptRequestId(req.headers[REQUEST_ID_HEADER]),
+    ajv: {
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    runWithContext({ requestId: request.id }, done);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpDuration.observe(
+      { service: 'gateway', method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  registerErrorHandling(app, config.bodyLimitBytes);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    exposedHeaders: [
+      REQUEST_ID_HEADER,
+      'retry-after',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+    ],
+    maxAge: 600,
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitPerMinute || 1e9,
+    timeWindow: 60_000,
+    store: cacheRateLimitStore(deps.cache),
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request, ctx) =>
+      new AppError('resource_exhausted', `too many requests; retry in ${ctx.after}`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)),
+      }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Wavecast API',
+        version: API_VERSION,
+        description: 'Live streaming and video on demand.',
+        license: { name: 'AGPL-3.0-only', identifier: 'AGPL-3.0-only' },
+      },
+      ...(config.publicUrl && { servers: [{ url: config.publicUrl }] }),
+      tags: [
+        { name: 'auth', description: 'Accounts and sessions: register, log in, refresh, log out' },
+        { name: 'me', description: 'Your own account' },
+        { name: 'users', description: 'Public profiles' },
+        { name: 'admin', description: 'Administration; needs the admin role' },
+        { name: 'system', description: 'Keys, health and metrics' },
+      ],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  const hooks = authHooks(app, deps.verifier);
+  systemRoutes(app, deps);
+  authRoutes(app, deps, hooks);
+  userRoutes(app, deps, hooks);
+  adminRoutes(app, deps, hooks);
+  registerDocs(app);
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: {
+      urls: audiences.map((a) => ({ url: `/docs/openapi/${a}.json`, name: a })),
+      'urls.primaryName': 'public',
+    } as Record<string, unknown>,
+  });
+  await app.ready();
+  return app;
+}
+
+/** Serves the split documents at /docs/openapi/{audience}.json, built from the live routes. */
+function registerDocs(app: TypedApp) {
+  let docs: Record<Audience, unknown> | undefined;
+  app.get<{ Params: { audience: string } }>(
+    '/docs/openapi/:audience.json',
+    { schema: { hide: true }, config: { rateLimit: false } },
+    async (request) => {
+      docs ??= splitDocument(app.swagger());
+      const doc = docs[request.params.audience as Audience];
+      if (!doc)
+        throw new AppError(
+          'not_found',
+          `no document "${request.params.audience}"; try public, private or admin`,
+        );
+      return doc;
+    },
+  );
+}

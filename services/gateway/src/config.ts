@@ -1,0 +1,14 @@
+import { env } from '@wavecast/kit/config';
+
+export const gatewayConfigSpec = {
+  httpHost: env.str('HTTP_HOST', { default: '0.0.0.0' }),
+  httpPort: env.int('HTTP_PORT', { default: 8080, min: 0, max: 65535 }),
+  /** Public base URL, e.g. https://tv.example.com; used in the OpenAPI servers list. */
+  publicUrl: env.optionalStr('WAVECAST_PUBLIC_URL'),
+  corsOrigins: env.list('CORS_ORIGINS', { default: ['*'] }),
+  bodyLimitBytes: env.int('HTTP_BODY_LIMIT_BYTES', { default: 64 * 1024, min: 1024 }),
+  trustProxy: env.bool('HTTP_TRUST_PROXY', { default: false }),
+  rateLimitPerMinute: env.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 0 }),
+  authRateLimitPerMinute: env.int('AUTH_RATE_LIMIT_PER_MINUTE', { default: 30, min: 0 }),
+  profileCacheSeconds: env.int('PROFILE_CACHE_SECONDS', { default: 60, min: 0 }),
+};

@@ -1,0 +1,25 @@
+import type { Client } from '@connectrpc/connect';
+import type { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import type { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
+import type { Cache } from '@wavecast/kit/cache';
+import type { ConfigOf } from '@wavecast/kit/config';
+import type { Logger } from '@wavecast/kit/log';
+import type { Metrics } from '@wavecast/kit/metrics';
+import type { ReadyCheck } from '@wavecast/kit/rpc';
+import type { TokenVerifier } from '@wavecast/kit/tokens';
+import type { gatewayConfigSpec } from './config.ts';
+import type { ProfileCache } from './profile-cache.ts';
+
+/** Everything the gateway's routes use; built by a composition root. */
+export interface GatewayDeps {
+  config: ConfigOf<typeof gatewayConfigSpec>;
+  logger: Logger;
+  metrics: Metrics;
+  cache: Cache;
+  users: Client<typeof UsersService>;
+  auth: Client<typeof AuthService>;
+  verifier: TokenVerifier;
+  profiles: ProfileCache;
+  /** Dependencies that must answer for /readyz. */
+  readiness: Record<string, ReadyCheck>;
+}

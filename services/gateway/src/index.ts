@@ -1,0 +1,60 @@
+import { createClient, type Transport } from '@connectrpc/connect';
+import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
+import type { Bus } from '@wavecast/kit/bus';
+import type { Cache } from '@wavecast/kit/cache';
+import type { ConfigOf } from '@wavecast/kit/config';
+import type { Logger } from '@wavecast/kit/log';
+import type { Metrics } from '@wavecast/kit/metrics';
+import type { ReadyCheck } from '@wavecast/kit/rpc';
+import { TokenVerifier } from '@wavecast/kit/tokens';
+import type { JSONWebKeySet } from 'jose';
+import { buildGateway } from './app.ts';
+import type { gatewayConfigSpec } from './config.ts';
+import { ProfileCache } from './profile-cache.ts';
+import type { TypedApp } from './typed.ts';
+
+export { gatewayConfigSpec } from './config.ts';
+
+export interface GatewayOptions {
+  config: ConfigOf<typeof gatewayConfigSpec>;
+  logger: Logger;
+  metrics: Metrics;
+  cache: Cache;
+  bus: Bus;
+  users: Transport;
+  auth: Transport;
+  readiness: Record<string, ReadyCheck>;
+}
+
+/** Wires the gateway: RPC clients, token verifier, profile cache, routes. Does not listen. */
+export async function createGateway(
+  opts: GatewayOptions,
+): Promise<{ app: TypedApp; close(): Promise<void> }> {
+  const users = createClient(UsersService, opts.users);
+  const auth = createClient(AuthService, opts.auth);
+  const verifier = new TokenVerifier({
+    fetchJwks: async () => JSON.parse((await auth.getJwks({})).jwksJson) as JSONWebKeySet,
+    cache: opts.cache,
+  });
+  const profiles = new ProfileCache(opts.cache, opts.config.profileCacheSeconds);
+  const subscription = await profiles.subscribe(opts.bus);
+  const app = await buildGateway({
+    config: opts.config,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    cache: opts.cache,
+    users,
+    auth,
+    verifier,
+    profiles,
+    readiness: { cache: () => opts.cache.ping(), bus: () => opts.bus.ping(), ...opts.readiness },
+  });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await subscription.close();
+    },
+  };
+}
