@@ -1,0 +1,141 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../packages/kit/test/support/poll.ts';
+import { closedPort, TcpProxy } from '../../packages/kit/test/support/tcp-proxy.ts';
+import { apiFlow } from './flow.ts';
+import { Api, uniqueName } from './support/api.ts';
+import { createInfra, type Infra } from './support/infra.ts';
+import { stopAll, waitForHttp, wavecast } from './support/processes.ts';
+
+describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
+  let infra: Infra;
+  let api: Api;
+  let dbProxy: TcpProxy;
+
+  beforeAll(async () => {
+    infra = await createInfra();
+    const target = new URL(infra.db.url);
+    // Services reach PostgreSQL through a proxy the test can cut, to simulate an outage.
+    dbProxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await dbProxy.start();
+    const viaProxy = new URL(infra.db.url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(dbProxy.port);
+    const [usersRpc, usersOps, authRpc, authOps, http] = await Promise.all(
+      Array.from({ length: 5 }, () => closedPort()),
+    );
+    const shared = {
+      DATABASE_URL: viaProxy.toString(),
+      CACHE_URL: infra.redisUrl,
+      CACHE_PREFIX: infra.cachePrefix,
+      BUS_URL: infra.amqpUrl,
+      BUS_PREFIX: infra.busPrefix,
+      HOST: '127.0.0.1',
+      USERS_RPC_TARGET: `http://127.0.0.1:${usersRpc}`,
+      AUTH_RPC_TARGET: `http://127.0.0.1:${authRpc}`,
+    };
+    const users = wavecast('users', ['start', 'users'], {
+      ...shared,
+      RPC_PORT: String(usersRpc),
+      OPS_PORT: String(usersOps),
+    });
+    const auth = wavecast('auth', ['start', 'auth'], {
+      ...shared,
+      RPC_PORT: String(authRpc),
+      OPS_PORT: String(authOps),
+    });
+    await waitForHttp(users, `http://127.0.0.1:${usersOps}/readyz`);
+    await waitForHttp(auth, `http://127.0.0.1:${authOps}/readyz`);
+    const gateway = wavecast('gateway', ['start', 'gateway'], {
+      ...shared,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(http),
+      AUTH_RATE_LIMIT_PER_MINUTE: '10000',
+    });
+    await waitForHttp(gateway, `http://127.0.0.1:${http}/readyz`);
+    api = new Api(`http://127.0.0.1:${http}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await dbProxy?.cut();
+    await infra?.cleanup(['auth', 'gateway.profiles']);
+  });
+
+  apiFlow(() => ({
+    api,
+    signingKey: async () => {
+      const client = new pg.Client({ connectionString: infra.db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          'select private_jwk from auth.signing_keys where retired_at is null order by created_at desc limit 1',
+        );
+        return rows[0].private_jwk;
+      } finally {
+        await client.end();
+      }
+    },
+  }));
+
+  it('answers 503 while the database is gone and recovers by itself', async () => {
+    const username = uniqueName('outage');
+    const reg = await api.post('/v1/auth/register', {
+      username,
+      email: `${username}@example.com`,
+      password: 'correct horse battery',
+    });
+    expect(reg.status).toBe(201);
+    await dbProxy.cut();
+    try {
+      const during = await api.get('/v1/me', reg.body.access_token);
+      expect(during.status).toBe(503);
+      expect(during.body.error.code).toBe('unavailable');
+      const readyz = await api.get('/readyz');
+      expect(readyz.status).toBe(503);
+    } finally {
+      await dbProxy.start();
+    }
+    await eventually(async () => {
+      expect((await api.get('/v1/me', reg.body.access_token)).status).toBe(200);
+    }, 20_000);
+  }, 60_000);
+});
+
+describe('start-up failures', () => {
+  it('exits with one readable line when the database is unreachable', async () => {
+    const port = await closedPort();
+    const proc = wavecast('users', ['start', 'users'], {
+      DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${port}/wavecast`,
+      RPC_PORT: '0',
+      OPS_PORT: '0',
+    });
+    expect(await proc.exited).toBe(1);
+    const lines = proc.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `wavecast users: cannot start: cannot connect to PostgreSQL at 127.0.0.1:${port}: connect ECONNREFUSED`,
+    );
+    expect(proc.output()).not.toContain('hunter2');
+  });
+
+  it('reports every invalid variable at once', async () => {
+    const proc = wavecast('auth', ['start', 'auth'], {
+      RPC_PORT: 'http',
+      AUTH_ACCESS_TOKEN_TTL_SECONDS: '5',
+      LOG_LEVEL: 'loud',
+    });
+    expect(await proc.exited).toBe(1);
+    const out = proc.output().trim();
+    expect(out.split('\n')).toHaveLength(1);
+    expect(out).toContain('RPC_PORT must be an integer');
+    expect(out).toContain('LOG_LEVEL must be one of');
+    expect(out).toContain('AUTH_ACCESS_TOKEN_TTL_SECONDS must be >= 30');
+  });
+
+  it('refuses an unknown service with the usage', async () => {
+    const proc = wavecast('cli', ['start', 'nonsense'], {});
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain('unknown service "nonsense"');
+  });
+});
