@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
-import { closedPort, TcpProxy } from '../../packages/kit/test/support/tcp-proxy.ts';
+import { closedPort, startTcpProxy, type TcpProxy } from '../../packages/kit/test/support/tcp-proxy.ts';
 import { apiFlow } from './flow.ts';
 import { Api, uniqueName } from './support/api.ts';
 import { createInfra, type Infra } from './support/infra.ts';
@@ -16,8 +16,7 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
     infra = await createInfra();
     const target = new URL(infra.db.url);
     // Services reach PostgreSQL through a proxy the test can cut, to simulate an outage.
-    dbProxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await dbProxy.start();
+    dbProxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
     const viaProxy = new URL(infra.db.url);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(dbProxy.port);
@@ -58,7 +57,7 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
 
   afterAll(async () => {
     await stopAll();
-    await dbProxy?.cut();
+    await dbProxy?.close();
     await infra?.cleanup(['auth', 'gateway.profiles']);
   });
 
@@ -94,7 +93,7 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
       const readyz = await api.get('/readyz');
       expect(readyz.status).toBe(503);
     } finally {
-      await dbProxy.start();
+      await dbProxy.resume();
     }
     await eventually(async () => {
       expect((await api.get('/v1/me', reg.body.access_token)).status).toBe(200);

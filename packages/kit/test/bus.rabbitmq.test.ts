@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../src/errors.ts';
 import { AMQP_URL, BusHarness, withChannel } from './support/bus.ts';
-import { startTcpProxy } from './support/cache.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 
 const fast = { backoffMs: 50, maxAttempts: 5 };
 const until = { timeout: 10_000, interval: 20 };

@@ -6,7 +6,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { openCache } from '../src/cache.ts';
 import { AppError } from '../src/errors.ts';
-import { deleteRedisKeys, REDIS_URL, startTcpProxy, uniquePrefix } from './support/cache.ts';
+import { deleteRedisKeys, REDIS_URL, uniquePrefix } from './support/cache.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 
 describe('redis cache connection', () => {
   it('rejects unavailable, in one line without the password, when the server is unreachable', async () => {

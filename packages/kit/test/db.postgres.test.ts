@@ -8,7 +8,7 @@ import { type Database, openDatabase } from '../src/db.ts';
 import { AppError } from '../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { eventually } from './support/poll.ts';
-import { TcpProxy } from './support/tcp-proxy.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 
 describe('postgres adapter', () => {
   let testDb: TestDatabase;
@@ -39,8 +39,7 @@ describe('postgres adapter', () => {
 
   it('reports unavailable while the server is unreachable and recovers by itself', async () => {
     const target = new URL(testDb.url);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.start();
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
     const viaProxy = new URL(testDb.url);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
@@ -58,14 +57,14 @@ describe('postgres adapter', () => {
         .execute((trx) => sql`select 1`.execute(trx));
       await expect(inTx).rejects.toMatchObject({ code: 'unavailable' });
 
-      await proxy.start();
+      await proxy.resume();
       await eventually(async () => {
         await selectOne();
       });
       await expect(db.ping()).resolves.toBeUndefined();
     } finally {
       await db.close();
-      await proxy.cut();
+      await proxy.close();
     }
   });
 
