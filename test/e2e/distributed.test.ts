@@ -1,3 +1,9 @@
+import { Code, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import {
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from '@wavecast/contracts/gen/grpc/health/v1/health_pb.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
@@ -11,6 +17,7 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
   let infra: Infra;
   let api: Api;
   let dbProxy: TcpProxy;
+  let ports: { usersRpc: number; usersOps: number; authRpc: number; authOps: number };
 
   beforeAll(async () => {
     infra = await createInfra();
@@ -20,9 +27,10 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
     const viaProxy = new URL(infra.db.url);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(dbProxy.port);
-    const [usersRpc, usersOps, authRpc, authOps, http] = await Promise.all(
+    const [usersRpc, usersOps, authRpc, authOps, http] = (await Promise.all(
       Array.from({ length: 5 }, () => closedPort()),
-    );
+    )) as [number, number, number, number, number];
+    ports = { usersRpc, usersOps, authRpc, authOps };
     const shared = {
       DATABASE_URL: viaProxy.toString(),
       CACHE_URL: infra.redisUrl,
@@ -76,6 +84,23 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
       }
     },
   }));
+
+  it('answers grpc.health.v1 and serves /metrics on every service', async () => {
+    for (const [service, rpc, ops] of [
+      ['users', ports.usersRpc, ports.usersOps],
+      ['auth', ports.authRpc, ports.authOps],
+    ] as const) {
+      const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${rpc}` }));
+      expect((await health.check({ service })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      expect((await health.check({ service: '' })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      await expect(health.check({ service: 'nope' })).rejects.toMatchObject({ code: Code.NotFound });
+      const metrics = await fetch(`http://127.0.0.1:${ops}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(
+        new RegExp(`wavecast_rpc_server_duration_seconds_count\\{service="${service}"`),
+      );
+      expect((await fetch(`http://127.0.0.1:${ops}/readyz`)).status).toBe(200);
+    }
+  });
 
   it('answers 503 while the database is gone and recovers by itself', async () => {
     const username = uniqueName('outage');

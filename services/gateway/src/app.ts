@@ -32,8 +32,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => acceptRequestId(req.headers[REQUEST_ID_HEADER]),
+    // verbose: errors carry their schema, so a failed pattern is explained by its description.
     ajv: {
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+      customOptions: {
+        removeAdditional: false,
+        allErrors: true,
+        coerceTypes: 'array',
+        useDefaults: true,
+        verbose: true,
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -72,7 +72,7 @@ export const RegisterBody = Type.Object(
     email: Type.String({
       maxLength: EMAIL.maxLength,
       pattern: EMAIL.pattern,
-      description: 'An email address',
+      description: 'an email address',
     }),
     password: Type.String({ minLength: PASSWORD.minLength, maxLength: PASSWORD.maxLength }),
   },

@@ -7,23 +7,37 @@ interface AjvError {
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  parentSchema?: { description?: string };
 }
 
-/** `body/user/email` style paths become `user.email`; the location goes into the message. */
+/**
+ * Ajv errors as one violation per field (the first problem found), with
+ * `/user/email` paths as `user.email`. A failed pattern is explained by the
+ * schema's description instead of the regular expression.
+ */
 function violations(errors: AjvError[], context: string): FieldViolation[] {
-  return errors.map((e) => {
-    const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    if (e.keyword === 'required') {
-      const missing = String(e.params.missingProperty);
-      return { field: path ? `${path}.${missing}` : missing, message: 'is required' };
-    }
-    if (e.keyword === 'additionalProperties') {
-      const extra = String(e.params.additionalProperty);
-      return { field: path ? `${path}.${extra}` : extra, message: 'is not a known field' };
-    }
-    if (e.keyword === 'minProperties') return { field: path || context, message: 'must not be empty' };
-    return { field: path || context, message: e.message ?? 'is invalid' };
-  });
+  const byField = new Map<string, FieldViolation>();
+  for (const v of errors.map((e) => violation(e, context))) {
+    if (!byField.has(v.field)) byField.set(v.field, v);
+  }
+  return [...byField.values()];
+}
+
+function violation(e: AjvError, context: string): FieldViolation {
+  const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  if (e.keyword === 'required') {
+    const missing = String(e.params.missingProperty);
+    return { field: path ? `${path}.${missing}` : missing, message: 'is required' };
+  }
+  if (e.keyword === 'additionalProperties') {
+    const extra = String(e.params.additionalProperty);
+    return { field: path ? `${path}.${extra}` : extra, message: 'is not a known field' };
+  }
+  if (e.keyword === 'minProperties') return { field: path || context, message: 'must not be empty' };
+  if (e.keyword === 'pattern' && e.parentSchema?.description) {
+    return { field: path || context, message: `must be ${e.parentSchema.description}` };
+  }
+  return { field: path || context, message: e.message ?? 'is invalid' };
 }
 
 /** Fastify's own request errors, as the AppError a client should see. */
@@ -50,8 +64,7 @@ function fromFastify(err: FastifyError, bodyLimit: number): AppError | undefined
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError) {
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-  const status = err.code === 'invalid_argument' && reply.statusCode === 415 ? 415 : httpStatus(err.code);
-  return reply.code(status).send({
+  return reply.code(httpStatus(err.code)).send({
     error: {
       code: err.code,
       message: err.message,

@@ -1,0 +1,117 @@
+/**
+ * The gateway's edge behaviour (request ids, CORS, security headers, rate
+ * limits, error shapes) on the all-in-one platform started in this process.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AllInOne, loadAllInOneConfig, startAllInOne } from '../../apps/cli/src/all-in-one.ts';
+import { Api, type ApiResponse, uniqueName } from './support/api.ts';
+
+async function platform(env: Record<string, string>) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'wavecast-edge-'));
+  const running = await startAllInOne(
+    loadAllInOneConfig({
+      WAVECAST_DATA_DIR: dataDir,
+      DATABASE_URL: 'pglite:memory',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+  );
+  return {
+    running,
+    api: new Api(running.url),
+    async close() {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('gateway edge', () => {
+  let p: { running: AllInOne; api: Api; close(): Promise<void> };
+
+  beforeAll(async () => {
+    p = await platform({ CORS_ORIGINS: 'https://app.example', RATE_LIMIT_PER_MINUTE: '40' });
+  });
+  afterAll(() => p?.close());
+
+  it('echoes a sane request id and replaces an unsafe one', async () => {
+    const given = await p.api.request('GET', '/healthz', { headers: { 'x-request-id': 'trace-abc.123' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-abc.123');
+    const unsafe = await p.api.request('GET', '/healthz', {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^req_[0-9A-Z]{26}$/);
+    const missing = await p.api.get('/v1/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({
+      code: 'not_found',
+      request_id: missing.headers.get('x-request-id'),
+    });
+  });
+
+  it('answers CORS preflights for configured origins only', async () => {
+    const allowed = await p.api.request('OPTIONS', '/v1/me', {
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'PATCH' },
+    });
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const other = await p.api.request('OPTIONS', '/v1/me', {
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'PATCH' },
+    });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sends security headers', async () => {
+    const res = await p.api.get('/healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('refuses a body that is not JSON with a clear message', async () => {
+    const res = await p.api.request('POST', '/v1/auth/login', {
+      rawBody: 'login=a&password=b',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe('request body must be application/json');
+  });
+
+  it('names every invalid field at once', async () => {
+    const res = await p.api.post('/v1/auth/register', {
+      username: '1x',
+      email: 'nope',
+      password: 'short',
+      extra: 1,
+    });
+    expect(res.status).toBe(400);
+    const fields = [...res.body.error.fields].sort((a: any, b: any) => a.field.localeCompare(b.field));
+    expect(fields).toEqual([
+      { field: 'email', message: 'must be an email address' },
+      { field: 'extra', message: 'is not a known field' },
+      { field: 'password', message: 'must NOT have fewer than 8 characters' },
+      { field: 'username', message: 'must NOT have fewer than 3 characters' },
+    ]);
+  });
+
+  it('rate-limits each client with 429 and Retry-After', async () => {
+    const name = uniqueName('rl');
+    let limited: ApiResponse | undefined;
+    for (let i = 0; i < 60 && !limited; i++) {
+      const res = await p.api.get(`/v1/users/${name}`);
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(404);
+    }
+    expect(limited, 'no request was limited').toBeDefined();
+    expect(limited!.body.error.code).toBe('resource_exhausted');
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Probes are never limited, so an orchestrator keeps seeing the truth.
+    expect((await p.api.get('/healthz')).status).toBe(200);
+  });
+});
