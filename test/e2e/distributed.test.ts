@@ -6,6 +6,7 @@ import {
 } from '@wavecast/contracts/gen/grpc/health/v1/health_pb.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../packages/kit/test/support/db.ts';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
 import { closedPort, startTcpProxy, type TcpProxy } from '../../packages/kit/test/support/tcp-proxy.ts';
 import { apiFlow } from './flow.ts';
@@ -124,6 +125,23 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
       expect((await api.get('/v1/me', reg.body.access_token)).status).toBe(200);
     }, 20_000);
   }, 60_000);
+});
+
+describe('wavecast migrate', () => {
+  it('applies every schema once, then reports the database up to date', async () => {
+    const db = await createTestDatabase();
+    try {
+      const first = wavecast('migrate', ['migrate'], { DATABASE_URL: db.url });
+      expect(await first.exited, first.output()).toBe(0);
+      expect(first.output()).toContain('users/001_users.sql');
+      expect(first.output()).toContain('auth/001_auth.sql');
+      const second = wavecast('migrate', ['migrate'], { DATABASE_URL: db.url });
+      expect(await second.exited).toBe(0);
+      expect(second.output().trim()).toBe('database is up to date');
+    } finally {
+      await db.drop();
+    }
+  });
 });
 
 describe('start-up failures', () => {
