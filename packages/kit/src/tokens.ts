@@ -51,15 +51,17 @@ export class TokenVerifier {
   }
 
   async #refresh(): Promise<void> {
-    this.#fetching ??= this.#opts
-      .fetchJwks()
-      .then((jwks) => {
-        this.#keys = createLocalJWKSet(jwks);
-        this.#fetchedAt = Date.now();
-      })
-      .finally(() => {
-        this.#fetching = undefined;
-      });
+    this.#fetching ??= (async () => {
+      // Counted from the attempt, so an auth outage does not turn every unknown kid into a fetch.
+      this.#fetchedAt = Date.now();
+      try {
+        this.#keys = createLocalJWKSet(await this.#opts.fetchJwks());
+      } catch (err) {
+        throw new AppError('unavailable', 'signing keys are unavailable', { cause: err });
+      }
+    })().finally(() => {
+      this.#fetching = undefined;
+    });
     await this.#fetching;
   }
 
@@ -92,7 +94,13 @@ export class TokenVerifier {
   /** The claims of a valid, unrevoked access token; AppError('unauthenticated') otherwise. */
   async verify(token: string): Promise<AccessClaims> {
     const claims = await this.#verifySignature(token);
-    if (!claims.sub || !claims.sid || !claims.jti || (claims.role !== 'user' && claims.role !== 'admin')) {
+    if (
+      !claims.sub ||
+      !claims.sid ||
+      !claims.jti ||
+      typeof claims.exp !== 'number' ||
+      (claims.role !== 'user' && claims.role !== 'admin')
+    ) {
       throw unauthenticated('token is missing required claims');
     }
     const [byToken, bySession] = await this.#opts.cache.getMany([

@@ -71,20 +71,22 @@ export class AuthService {
   async login(input: { login: string; password: string; clientIp: string }): Promise<Session> {
     const login = input.login.trim();
     if (!login || !input.password) throw invalidCredentials();
-    await this.#d.throttle.check(login, input.clientIp);
     const user = await this.#findUser(login);
+    // Failures count against the account, so its username and its email share one limit.
+    const account = user ? `id:${user.id}` : `name:${login.toLowerCase()}`;
+    await this.#d.throttle.check(account, input.clientIp);
     const stored = user && (await this.#d.repo.findPasswordHash(user.id));
     if (!user || !stored) {
       await this.#d.hasher.verifyDummy(input.password);
-      await this.#d.throttle.failed(login, input.clientIp);
+      await this.#d.throttle.failed(account, input.clientIp);
       throw invalidCredentials();
     }
     if (!(await this.#d.hasher.verify(stored, input.password))) {
-      await this.#d.throttle.failed(login, input.clientIp);
+      await this.#d.throttle.failed(account, input.clientIp);
       throw invalidCredentials();
     }
     if (user.banned) throw new AppError('permission_denied', 'this account is banned');
-    await this.#d.throttle.succeeded(login);
+    await this.#d.throttle.succeeded(account);
     if (this.#d.hasher.needsRehash(stored)) {
       await this.#d.repo.updatePasswordHash(user.id, await this.#d.hasher.hash(input.password));
     }

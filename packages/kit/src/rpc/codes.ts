@@ -52,9 +52,21 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (!(err instanceof AppError)) return new ConnectError('internal error', Code.Internal);
   const metadata = new Headers();
-  if (err.fields.length > 0) metadata.set(FIELDS_HEADER, JSON.stringify(err.fields));
+  if (err.fields.length > 0) metadata.set(FIELDS_HEADER, asciiJson(err.fields));
   if (err.retryAfterSeconds !== undefined) metadata.set(RETRY_AFTER_HEADER, String(err.retryAfterSeconds));
   return new ConnectError(err.message, toCode[err.code], metadata);
+}
+
+/**
+ * JSON whose non-ASCII characters are \u escapes: header values must be
+ * visible ASCII, and a field message like "must not contain “…”" would
+ * otherwise make the error itself fail. Still plain JSON for the reader.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** The AppError a client raises for a failed call, with fields restored. */

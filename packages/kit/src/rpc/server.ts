@@ -57,6 +57,8 @@ export async function startRpcServer(opts: {
   interceptors: Interceptor[];
   host: string;
   port: number;
+  /** How long `close()` lets in-flight streams finish before cutting them (default 5 000 ms). */
+  shutdownGraceMs?: number;
 }): Promise<RpcServer> {
   const handler = connectNodeAdapter({ routes: opts.routes, interceptors: opts.interceptors });
   const server = http2.createServer(handler);
@@ -76,7 +78,15 @@ export async function startRpcServer(opts: {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Some streams never finish by themselves (Health.Watch): cut them after a grace period.
+        const force = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, opts.shutdownGraceMs ?? 5_000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
         // Ask clients to go away; in-flight streams finish, idle sessions close now.
         for (const session of sessions) session.close();
       }),
