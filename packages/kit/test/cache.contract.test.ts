@@ -119,6 +119,103 @@ function describeCacheContract(name: string, open: OpenCache, cleanup: (prefix: 
       expect(await b.get('shared')).toBe('from-b');
     });
 
+    it('keeps sorted sets in score order, ties by member, both directions', async () => {
+      const cache = await fresh();
+      expect(await cache.sortedRange('board')).toEqual([]);
+      expect(await cache.sortedCount('board')).toBe(0);
+      await cache.sortedAdd('board', 'chn_b', 5);
+      await cache.sortedAdd('board', 'chn_a', 5);
+      await cache.sortedAdd('board', 'chn_c', 12.5);
+      await cache.sortedAdd('board', 'chn_d', -1);
+      expect(await cache.sortedCount('board')).toBe(4);
+      expect(await cache.sortedRange('board')).toEqual([
+        { member: 'chn_d', score: -1 },
+        { member: 'chn_a', score: 5 },
+        { member: 'chn_b', score: 5 },
+        { member: 'chn_c', score: 12.5 },
+      ]);
+      expect((await cache.sortedRange('board', { reverse: true })).map((m) => m.member)).toEqual([
+        'chn_c',
+        'chn_b',
+        'chn_a',
+        'chn_d',
+      ]);
+    });
+
+    it('pages through a sorted set with offset and limit', async () => {
+      const cache = await fresh();
+      for (let i = 0; i < 7; i++) await cache.sortedAdd('page', `m${i}`, i * 10);
+      const members = async (opts: { offset?: number; limit?: number; reverse?: boolean }) =>
+        (await cache.sortedRange('page', opts)).map((m) => m.member);
+      expect(await members({ offset: 0, limit: 3, reverse: true })).toEqual(['m6', 'm5', 'm4']);
+      expect(await members({ offset: 3, limit: 3, reverse: true })).toEqual(['m3', 'm2', 'm1']);
+      expect(await members({ offset: 6, limit: 3, reverse: true })).toEqual(['m0']);
+      expect(await members({ offset: 9, limit: 3 })).toEqual([]);
+      expect(await members({ offset: 2, limit: 2 })).toEqual(['m2', 'm3']);
+      expect(await members({ offset: 5 })).toEqual(['m5', 'm6']);
+      expect(await members({ limit: 0 })).toEqual([]);
+    });
+
+    it('moves a member on a new score and removes members; an emptied set is gone', async () => {
+      const cache = await fresh();
+      await cache.sortedAdd('s', 'x', 1);
+      await cache.sortedAdd('s', 'y', 2);
+      await cache.sortedAdd('s', 'x', 3);
+      expect(await cache.sortedRange('s', { reverse: true })).toEqual([
+        { member: 'x', score: 3 },
+        { member: 'y', score: 2 },
+      ]);
+      await cache.sortedRemove('s', 'x');
+      await cache.sortedRemove('s', 'never-added');
+      await cache.sortedRemove('absent-set', 'x');
+      expect(await cache.sortedCount('s')).toBe(1);
+      await cache.sortedRemove('s', 'y');
+      expect(await cache.sortedCount('s')).toBe(0);
+      expect(await cache.setIfAbsent('s', 'now a string')).toBe(true);
+    });
+
+    it('deletes a sorted set with delete, and keeps strings and sorted sets apart', async () => {
+      const cache = await fresh();
+      await cache.sortedAdd('set', 'm', 1);
+      expect(await cache.setIfAbsent('set', 'v')).toBe(false);
+      expect(await cache.getMany(['set'])).toEqual([null]);
+      await expect(cache.get('set')).rejects.toMatchObject({ code: 'failed_precondition' });
+      await expect(cache.increment('set')).rejects.toMatchObject({ code: 'failed_precondition' });
+      await cache.delete('set');
+      expect(await cache.sortedCount('set')).toBe(0);
+
+      await cache.set('str', 'v');
+      await expect(cache.sortedAdd('str', 'm', 1)).rejects.toMatchObject({ code: 'failed_precondition' });
+      await expect(cache.sortedRange('str')).rejects.toMatchObject({ code: 'failed_precondition' });
+      await expect(cache.sortedCount('str')).rejects.toMatchObject({ code: 'failed_precondition' });
+      // A plain set replaces a sorted set, as SET does.
+      await cache.sortedAdd('swap', 'm', 1);
+      await cache.set('swap', 'text');
+      expect(await cache.get('swap')).toBe('text');
+    });
+
+    it('rejects bad sorted-set arguments', async () => {
+      const cache = await fresh();
+      await expect(cache.sortedAdd('s', 'm', Number.NaN)).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect(cache.sortedAdd('s', 'm', Number.POSITIVE_INFINITY)).rejects.toMatchObject({
+        code: 'invalid_argument',
+      });
+      await expect(cache.sortedRange('s', { offset: -1 })).rejects.toMatchObject({
+        code: 'invalid_argument',
+      });
+      await expect(cache.sortedRange('s', { limit: 1.5 })).rejects.toMatchObject({
+        code: 'invalid_argument',
+      });
+    });
+
+    it('isolates sorted sets by prefix', async () => {
+      const a = await fresh();
+      const b = await fresh();
+      await a.sortedAdd('dir', 'only-a', 1);
+      expect(await b.sortedCount('dir')).toBe(0);
+      expect(await a.sortedRange('dir')).toEqual([{ member: 'only-a', score: 1 }]);
+    });
+
     it('fails with unavailable after close; close is idempotent', async () => {
       const cache = await fresh();
       await cache.close();

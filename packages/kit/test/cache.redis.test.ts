@@ -24,8 +24,9 @@ describe('redis cache connection', () => {
     const cache = await openCache(REDIS_URL, { prefix });
     await cache.set('a', '1');
     await cache.set('b', '2');
+    await cache.sortedAdd('c', 'member', 1);
     await cache.close();
-    expect(await deleteRedisKeys(prefix)).toBe(2);
+    expect(await deleteRedisKeys(prefix)).toBe(3);
   });
 
   it('fails fast while disconnected and recovers when the server is back', async () => {

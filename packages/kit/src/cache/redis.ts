@@ -5,10 +5,10 @@
  * requests; ioredis keeps reconnecting in the background.
  */
 import { Redis } from 'ioredis';
-import type { Cache, SetOptions } from '../cache.ts';
+import type { Cache, SetOptions, SortedMember, SortedRangeOptions } from '../cache.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { notAnInteger, stepOf, ttlOf } from './rules.ts';
+import { notAnInteger, scoreOf, stepOf, ttlOf, windowOf, wrongKind } from './rules.ts';
 
 /** KEYS[1] key; ARGV[1] step, ARGV[2] ttl ms or 0. The TTL is set only when INCRBY created the key. */
 const INCREMENT_LUA = `
@@ -70,7 +70,7 @@ class RedisCache implements Cache {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.#run(() => this.#redis.get(this.#prefix + key));
+    return this.#run(() => this.#redis.get(this.#prefix + key), key);
   }
 
   async getMany(keys: string[]): Promise<(string | null)[]> {
@@ -101,10 +101,12 @@ class RedisCache implements Cache {
   async increment(key: string, opts?: SetOptions & { by?: number }): Promise<number> {
     const ttl = ttlOf(opts) ?? 0;
     const by = stepOf(opts?.by);
-    return this.#run(() =>
-      this.#redis.wcIncrement(this.#prefix + key, by, ttl).catch((err: Error) => {
-        throw /not an integer/.test(err.message) ? notAnInteger(key) : err;
-      }),
+    return this.#run(
+      () =>
+        this.#redis.wcIncrement(this.#prefix + key, by, ttl).catch((err: Error) => {
+          throw /not an integer/.test(err.message) ? notAnInteger(key) : err;
+        }),
+      key,
     );
   }
 
@@ -112,6 +114,39 @@ class RedisCache implements Cache {
     // PTTL: -2 when absent, -1 when the key never expires.
     const ms = await this.#run(() => this.#redis.pttl(this.#prefix + key));
     return ms < 0 ? null : ms;
+  }
+
+  async sortedAdd(key: string, member: string, score: number): Promise<void> {
+    const checked = scoreOf(score);
+    await this.#run(() => this.#redis.zadd(this.#prefix + key, String(checked), member), key);
+  }
+
+  async sortedRemove(key: string, member: string): Promise<void> {
+    await this.#run(() => this.#redis.zrem(this.#prefix + key, member), key);
+  }
+
+  async sortedRange(key: string, opts?: SortedRangeOptions): Promise<SortedMember[]> {
+    const { offset, limit } = windowOf(opts);
+    // ZRANGE 0 -1 means "everything", so an empty window never reaches Redis.
+    if (limit === 0) return [];
+    // ioredis types the bounds as strings; Redis reads them the same either way.
+    const [start, stop] = [String(offset), String(limit === undefined ? -1 : offset + limit - 1)];
+    const full = this.#prefix + key;
+    // ZREVRANGE rather than ZRANGE … REV: the same on every Redis version still in use.
+    const flat = await this.#run(
+      () =>
+        opts?.reverse
+          ? this.#redis.zrevrange(full, start, stop, 'WITHSCORES')
+          : this.#redis.zrange(full, start, stop, 'WITHSCORES'),
+      key,
+    );
+    const out: SortedMember[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ member: flat[i]!, score: Number(flat[i + 1]) });
+    return out;
+  }
+
+  async sortedCount(key: string): Promise<number> {
+    return this.#run(() => this.#redis.zcard(this.#prefix + key), key);
   }
 
   async ping(): Promise<void> {
@@ -125,20 +160,23 @@ class RedisCache implements Cache {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  async #run<T>(command: () => Promise<T>): Promise<T> {
+  /** Runs a command; `key` names the key in a WRONGTYPE error. */
+  async #run<T>(command: () => Promise<T>, key?: string): Promise<T> {
     if (this.#closed) throw new AppError('unavailable', 'cache is closed');
     try {
       return await command();
     } catch (err) {
-      throw toCacheError(err);
+      throw toCacheError(err, key);
     }
   }
 }
 
-/** Redis replies (bad arguments, wrong type) are bugs; everything else is an outage. */
-function toCacheError(err: unknown): AppError {
+/** Redis replies (bad arguments) are bugs, except a key of another kind; everything else is an outage. */
+function toCacheError(err: unknown, key: string | undefined): AppError {
   if (err instanceof AppError) return err;
   const error = err as Error;
+  if (error?.name === 'ReplyError' && key !== undefined && error.message.includes('WRONGTYPE'))
+    return wrongKind(key);
   if (error?.name === 'ReplyError')
     return new AppError('internal', `redis: ${error.message}`, { cause: err });
   return new AppError('unavailable', `cache unavailable: ${error?.message ?? String(err)}`, { cause: err });
