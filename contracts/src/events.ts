@@ -45,6 +45,45 @@ export const eventSchemas = {
     username: Type.String(),
     deleted_at: Timestamp,
   }),
+  /** A channel went live: a new live session (channels service). Not sent when a publisher resumes. */
+  'stream.started.v1': Type.Object({
+    session_id: Id('liv'),
+    channel_id: Id('chn'),
+    channel: Type.String({ description: 'The channel name' }),
+    owner_id: Id('usr'),
+    started_at: Timestamp,
+    ingest_node: Type.String(),
+  }),
+  /** A live session ended (channels service); the recording, when there is one, can become a video. */
+  'stream.ended.v1': Type.Object({
+    session_id: Id('liv'),
+    channel_id: Id('chn'),
+    channel: Type.String(),
+    owner_id: Id('usr'),
+    started_at: Timestamp,
+    ended_at: Timestamp,
+    duration_seconds: Type.Number({ minimum: 0 }),
+    reason: Type.String({ description: 'e.g. publisher_disconnected, kicked, ingest_lost' }),
+    recording: Type.Union([
+      Type.Object({
+        storage_key: Type.String({ minLength: 1, description: 'Object key in the storage port' }),
+        duration_seconds: Type.Number({ minimum: 0 }),
+      }),
+      Type.Null(),
+    ]),
+  }),
+  /**
+   * A live publisher must be dropped now, e.g. its owner was banned (channels
+   * service). The ingest node serving the session disconnects it and ends the
+   * session without waiting for a reconnect.
+   */
+  'stream.kick.v1': Type.Object({
+    session_id: Id('liv'),
+    channel_id: Id('chn'),
+    channel: Type.String(),
+    ingest_node: Type.String({ description: 'The node serving the session when the kick was decided' }),
+    reason: Type.String(),
+  }),
 } as const satisfies Record<string, TSchema>;
 
 export type EventSchemas = typeof eventSchemas;

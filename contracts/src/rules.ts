@@ -37,3 +37,7 @@ export const PASSWORD = { minLength: 8, maxLength: 256 } as const;
 export const DISPLAY_NAME = { maxLength: 50 } as const;
 export const BIO = { maxLength: 500 } as const;
 export const AVATAR_URL = { maxLength: 2048 } as const;
+
+/** A channel's title and category: one line each. */
+export const CHANNEL_TITLE = { minLength: 1, maxLength: 140 } as const;
+export const CHANNEL_CATEGORY = { maxLength: 50 } as const;
