@@ -5,6 +5,13 @@
  */
 import path from 'node:path';
 import { authConfigSpec, createAuth, migrateAuth } from '@wavecast/auth';
+import {
+  channelsConfigSpec,
+  createChannels,
+  loadOrCreateSecretFile,
+  migrateChannels,
+  streamKeySecretPath,
+} from '@wavecast/channels';
 import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
 import { ConfigError, type ConfigOf, env, loadConfig } from '@wavecast/kit/config';
 import { createLogger, type Logger } from '@wavecast/kit/log';
@@ -26,6 +33,7 @@ export function allInOneSpec(source: NodeJS.ProcessEnv) {
     ...gatewayConfigSpec,
     ...authConfigSpec,
     ...usersConfigSpec,
+    ...channelsConfigSpec,
   };
 }
 
@@ -50,6 +58,10 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
   try {
     await migrateUsers(platform.db);
     await migrateAuth(platform.db);
+    await migrateChannels(platform.db);
+    // Embedded, the stream key secret may be left unset: one is kept next to the data.
+    const streamKeySecret =
+      config.streamKeySecret ?? (await loadOrCreateSecretFile(streamKeySecretPath(config.dataDir)));
     const transport = (caller: string, service: ServiceInstance | { name: string; routes: Routes }) =>
       inProcessTransport(
         service.routes,
@@ -76,6 +88,15 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       config,
     });
     instances.push(auth);
+    const channels = await createChannels({
+      db: platform.db,
+      cache: platform.cache,
+      bus: platform.bus,
+      logger: createLogger({ service: 'channels', level: config.logLevel }),
+      config,
+      streamKeySecret,
+    });
+    instances.push(channels);
     const gateway = await createGateway({
       config,
       logger: createLogger({ service: 'gateway', level: config.logLevel }),
@@ -84,7 +105,8 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       bus: platform.bus,
       users: transport('gateway', users),
       auth: transport('gateway', auth),
-      readiness: { users: users.ready, auth: auth.ready },
+      channels: transport('gateway', channels),
+      readiness: { users: users.ready, auth: auth.ready, channels: channels.ready },
     });
     const address = await gateway.app.listen({ host: config.httpHost, port: config.httpPort });
     const port = Number(new URL(address).port);

@@ -2,7 +2,7 @@
 /**
  * `wavecast`: the one entry point.
  *   wavecast start            all services in one process (embedded defaults)
- *   wavecast start <service>  one service, configured by environment (users, auth, gateway)
+ *   wavecast start <service>  one service, configured by environment (users, auth, channels, gateway)
  *   wavecast migrate          apply database migrations of every service, then exit
  */
 import { shutdownSignal } from '@wavecast/kit/service';
@@ -13,6 +13,7 @@ import { migrateAll } from './migrate.ts';
 const services: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   users: () => import('@wavecast/users/main'),
   auth: () => import('@wavecast/auth/main'),
+  channels: () => import('@wavecast/channels/main'),
   gateway: () => import('@wavecast/gateway/main'),
 };
 

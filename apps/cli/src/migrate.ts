@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { migrateAuth } from '@wavecast/auth';
+import { migrateChannels } from '@wavecast/channels';
 import { env, loadConfig } from '@wavecast/kit/config';
 import { openDatabase } from '@wavecast/kit/db';
 import { createLogger } from '@wavecast/kit/log';
@@ -22,7 +23,12 @@ export async function migrateAll(source: NodeJS.ProcessEnv = process.env): Promi
   try {
     const users = await migrateUsers(db);
     const auth = await migrateAuth(db);
-    return [...users.map((m) => `users/${m}`), ...auth.map((m) => `auth/${m}`)];
+    const channels = await migrateChannels(db);
+    return [
+      ...users.map((m) => `users/${m}`),
+      ...auth.map((m) => `auth/${m}`),
+      ...channels.map((m) => `channels/${m}`),
+    ];
   } finally {
     await db.close();
   }

@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, createRouterTransport } from '@connectrpc/connect';
 import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import { ChannelsService } from '@wavecast/contracts/gen/wavecast/channels/v1/channels_pb.js';
 import { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
 import { openCache } from '@wavecast/kit/cache';
 import { loadConfig } from '@wavecast/kit/config';
@@ -31,6 +32,7 @@ async function documents(): Promise<Record<string, string>> {
     cache,
     users: createClient(UsersService, nowhere),
     auth: createClient(AuthService, nowhere),
+    channels: createClient(ChannelsService, nowhere),
     verifier: new TokenVerifier({ fetchJwks: async () => ({ keys: [] }), cache }),
     profiles: new ProfileCache(cache, 0),
     readiness: {},

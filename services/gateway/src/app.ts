@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptRequestId, REQUEST_ID_HEADER, runWithContext } from '@wavecast/kit/context';
 import { AppError } from '@wavecast/kit/errors';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { channelSchemas } from './channel.schemas.ts';
 import type { GatewayDeps } from './deps.ts';
 import { type Audience, audiences, splitDocument } from './openapi.ts';
 import { authHooks } from './plugins/auth.ts';
@@ -14,6 +15,8 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
+import { channelRoutes } from './routes/channels.routes.ts';
+import { rtmpHookRoutes } from './routes/rtmp-hooks.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 import { userRoutes } from './routes/users.routes.ts';
 import { sharedSchemas } from './schemas.ts';
@@ -58,7 +61,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   });
 
   registerErrorHandling(app, config.bodyLimitBytes);
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...channelSchemas]) app.addSchema(schema);
 
   await app.register(helmet, {
     contentSecurityPolicy: false,
@@ -100,7 +103,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
         { name: 'auth', description: 'Accounts and sessions: register, log in, refresh, log out' },
         { name: 'me', description: 'Your own account' },
         { name: 'users', description: 'Public profiles' },
+        { name: 'channels', description: 'Channels and the live directory' },
         { name: 'admin', description: 'Administration; needs the admin role' },
+        {
+          name: 'hooks',
+          description: 'Callbacks for an RTMP server in front of Wavecast (nginx-rtmp, SRS); for operators',
+        },
         { name: 'system', description: 'Keys, health and metrics' },
       ],
       components: {
@@ -115,6 +123,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   authRoutes(app, deps, hooks);
   userRoutes(app, deps, hooks);
   adminRoutes(app, deps, hooks);
+  channelRoutes(app, deps, hooks);
+  await rtmpHookRoutes(app, deps);
   registerDocs(app);
 
   await app.register(swaggerUi, {

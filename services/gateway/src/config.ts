@@ -11,4 +11,11 @@ export const gatewayConfigSpec = {
   rateLimitPerMinute: env.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 0 }),
   authRateLimitPerMinute: env.int('AUTH_RATE_LIMIT_PER_MINUTE', { default: 30, min: 0 }),
   profileCacheSeconds: env.int('PROFILE_CACHE_SECONDS', { default: 60, min: 0 }),
+  /** Where broadcasters send their stream (OBS "Server"); shown with the stream key. */
+  rtmpPublicUrl: env.url('RTMP_PUBLIC_URL', {
+    default: 'rtmp://localhost:1935/live',
+    protocols: ['rtmp', 'rtmps'],
+  }),
+  /** When set, the RTMP server callbacks (/v1/hooks/rtmp/…) must carry it as `?secret=`. */
+  rtmpHookSecret: env.optionalStr('RTMP_HOOK_SECRET', { secret: true }),
 };

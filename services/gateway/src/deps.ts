@@ -1,5 +1,6 @@
 import type { Client } from '@connectrpc/connect';
 import type { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import type { ChannelsService } from '@wavecast/contracts/gen/wavecast/channels/v1/channels_pb.js';
 import type { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
 import type { Cache } from '@wavecast/kit/cache';
 import type { ConfigOf } from '@wavecast/kit/config';
@@ -18,6 +19,7 @@ export interface GatewayDeps {
   cache: Cache;
   users: Client<typeof UsersService>;
   auth: Client<typeof AuthService>;
+  channels: Client<typeof ChannelsService>;
   verifier: TokenVerifier;
   profiles: ProfileCache;
   /** Dependencies that must answer for /readyz. */

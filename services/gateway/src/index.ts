@@ -1,5 +1,6 @@
 import { createClient, type Transport } from '@connectrpc/connect';
 import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import { ChannelsService } from '@wavecast/contracts/gen/wavecast/channels/v1/channels_pb.js';
 import { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
 import type { Bus } from '@wavecast/kit/bus';
 import type { Cache } from '@wavecast/kit/cache';
@@ -24,6 +25,7 @@ export interface GatewayOptions {
   bus: Bus;
   users: Transport;
   auth: Transport;
+  channels: Transport;
   readiness: Record<string, ReadyCheck>;
 }
 
@@ -46,6 +48,7 @@ export async function createGateway(
     cache: opts.cache,
     users,
     auth,
+    channels: createClient(ChannelsService, opts.channels),
     verifier,
     profiles,
     readiness: { cache: () => opts.cache.ping(), bus: () => opts.bus.ping(), ...opts.readiness },

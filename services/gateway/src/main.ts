@@ -26,6 +26,9 @@ const platformSpec = {
   busPrefix: env.str('BUS_PREFIX', { default: '' }),
   usersTarget: env.str('USERS_RPC_TARGET', { default: `http://127.0.0.1:${defaultRpcPorts.users}` }),
   authTarget: env.str('AUTH_RPC_TARGET', { default: `http://127.0.0.1:${defaultRpcPorts.auth}` }),
+  channelsTarget: env.str('CHANNELS_RPC_TARGET', {
+    default: `http://127.0.0.1:${defaultRpcPorts.channels}`,
+  }),
 };
 
 export async function main(): Promise<void> {
@@ -46,6 +49,7 @@ export async function main(): Promise<void> {
   const clientOpts = { caller: 'gateway', logger, metrics };
   const users = networkTransport(config.usersTarget, clientOpts);
   const auth = networkTransport(config.authTarget, clientOpts);
+  const channels = networkTransport(config.channelsTarget, clientOpts);
   const healthOf = (transport: typeof users, service: string) => async () => {
     const res = await createClient(Health, transport).check({ service }, { timeoutMs: 2_000 });
     if (res.status !== HealthCheckResponse_ServingStatus.SERVING)
@@ -59,6 +63,8 @@ export async function main(): Promise<void> {
     bus,
     users,
     auth,
+    channels,
+    // Not channels: without it only the channel routes fail (503); accounts keep working.
     readiness: { users: healthOf(users, 'users'), auth: healthOf(auth, 'auth') },
   }).catch(fail);
   await gateway.app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail);
@@ -69,6 +75,7 @@ export async function main(): Promise<void> {
   await gateway.close();
   users.close();
   auth.close();
+  channels.close();
   await bus.close();
   await cache.close();
   process.exit(0);
