@@ -13,6 +13,7 @@ import {
   streamKeySecretPath,
 } from '@wavecast/channels';
 import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
+import { createIngest, type Ingest, ingestConfigSpec } from '@wavecast/ingest';
 import { ConfigError, type ConfigOf, env, loadConfig } from '@wavecast/kit/config';
 import { createLogger, type Logger } from '@wavecast/kit/log';
 import { createMetrics } from '@wavecast/kit/metrics';
@@ -34,6 +35,7 @@ export function allInOneSpec(source: NodeJS.ProcessEnv) {
     ...authConfigSpec,
     ...usersConfigSpec,
     ...channelsConfigSpec,
+    ...ingestConfigSpec,
   };
 }
 
@@ -42,6 +44,7 @@ export type AllInOneConfig = ConfigOf<ReturnType<typeof allInOneSpec>>;
 export interface AllInOne {
   url: string;
   port: number;
+  rtmpPort: number;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
   const metrics = createMetrics();
   const platform = await openPlatform(config, log);
   const instances: ServiceInstance[] = [];
+  let ingest: Ingest | undefined;
   try {
     await migrateUsers(platform.db);
     await migrateAuth(platform.db);
@@ -97,8 +101,19 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       streamKeySecret,
     });
     instances.push(channels);
-    const gateway = await createGateway({
+    ingest = await createIngest({
       config,
+      channels: transport('ingest', channels),
+      storage: platform.storage,
+      bus: platform.bus,
+      logger: createLogger({ service: 'ingest', level: config.logLevel }),
+    });
+    const gateway = await createGateway({
+      // Left at its default, the RTMP URL names the port this process really listens on.
+      config:
+        config.rtmpPublicUrl === 'rtmp://localhost:1935/live'
+          ? { ...config, rtmpPublicUrl: `rtmp://localhost:${ingest.rtmpPort}/live` }
+          : config,
       logger: createLogger({ service: 'gateway', level: config.logLevel }),
       metrics,
       cache: platform.cache,
@@ -106,21 +121,26 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       users: transport('gateway', users),
       auth: transport('gateway', auth),
       channels: transport('gateway', channels),
-      readiness: { users: users.ready, auth: auth.ready, channels: channels.ready },
+      live: ingest.http,
+      readiness: { users: users.ready, auth: auth.ready, channels: channels.ready, ingest: ingest.ready },
     });
     const address = await gateway.app.listen({ host: config.httpHost, port: config.httpPort });
     const port = Number(new URL(address).port);
+    const live = ingest;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
+      rtmpPort: live.rtmpPort,
       logger: log,
       async close() {
+        await live.stop();
         await gateway.close();
         for (const instance of instances.reverse()) await instance.stop();
         await closePlatform(platform);
       },
     };
   } catch (err) {
+    await ingest?.stop().catch(() => undefined);
     for (const instance of instances.reverse()) await instance.stop().catch(() => undefined);
     await closePlatform(platform).catch(() => undefined);
     throw err;

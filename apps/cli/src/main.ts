@@ -15,6 +15,7 @@ const services: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   auth: () => import('@wavecast/auth/main'),
   channels: () => import('@wavecast/channels/main'),
   gateway: () => import('@wavecast/gateway/main'),
+  ingest: () => import('@wavecast/ingest/main'),
 };
 
 const usage = `usage:
@@ -45,6 +46,7 @@ async function startAll(): Promise<void> {
       `Wavecast is running (data in ${config.dataDir})`,
       `  API        ${base}/v1`,
       `  API docs   ${base}/docs`,
+      `  RTMP       rtmp://localhost:${running.rtmpPort}/live/<stream key>  (GET ${base}/v1/me/channel shows yours)`,
       `  health     ${base}/healthz  ${base}/readyz`,
       `  metrics    ${base}/metrics`,
       '',

@@ -38,6 +38,8 @@ export interface LiveEntry {
   startedAt: string;
   viewerCount: number;
   thumbnailUrl: string;
+  /** Origin URL of the ingest node serving the session (internal: gateways route playback to it). */
+  ingestNode: string;
 }
 
 /** A channel and, when it is live, its directory entry. */

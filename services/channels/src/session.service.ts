@@ -323,5 +323,6 @@ export function entryOf(
     startedAt: session.startedAt.toISOString(),
     viewerCount,
     thumbnailUrl,
+    ingestNode: session.ingestNode,
   };
 }

@@ -35,6 +35,7 @@ async function documents(): Promise<Record<string, string>> {
     channels: createClient(ChannelsService, nowhere),
     verifier: new TokenVerifier({ fetchJwks: async () => ({ keys: [] }), cache }),
     profiles: new ProfileCache(cache, 0),
+    live: { handle: async () => undefined },
     readiness: {},
   });
   const split = splitDocument(app.swagger());

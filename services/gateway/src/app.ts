@@ -16,6 +16,7 @@ import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { channelRoutes } from './routes/channels.routes.ts';
+import { liveRoutes } from './routes/live.routes.ts';
 import { rtmpHookRoutes } from './routes/rtmp-hooks.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 import { userRoutes } from './routes/users.routes.ts';
@@ -124,6 +125,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   userRoutes(app, deps, hooks);
   adminRoutes(app, deps, hooks);
   channelRoutes(app, deps, hooks);
+  liveRoutes(app, deps.live);
   await rtmpHookRoutes(app, deps);
   registerDocs(app);
 

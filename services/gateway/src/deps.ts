@@ -9,6 +9,7 @@ import type { Metrics } from '@wavecast/kit/metrics';
 import type { ReadyCheck } from '@wavecast/kit/rpc';
 import type { TokenVerifier } from '@wavecast/kit/tokens';
 import type { gatewayConfigSpec } from './config.ts';
+import type { LiveBackend } from './live-backend.ts';
 import type { ProfileCache } from './profile-cache.ts';
 
 /** Everything the gateway's routes use; built by a composition root. */
@@ -22,6 +23,8 @@ export interface GatewayDeps {
   channels: Client<typeof ChannelsService>;
   verifier: TokenVerifier;
   profiles: ProfileCache;
+  /** Live playback under /live/ (in-process ingest, or a proxy to ingest nodes). */
+  live: LiveBackend;
   /** Dependencies that must answer for /readyz. */
   readiness: Record<string, ReadyCheck>;
 }

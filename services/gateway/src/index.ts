@@ -12,10 +12,12 @@ import { TokenVerifier } from '@wavecast/kit/tokens';
 import type { JSONWebKeySet } from 'jose';
 import { buildGateway } from './app.ts';
 import type { gatewayConfigSpec } from './config.ts';
+import { type LiveBackend, proxyLiveBackend } from './live-backend.ts';
 import { ProfileCache } from './profile-cache.ts';
 import type { TypedApp } from './typed.ts';
 
 export { gatewayConfigSpec } from './config.ts';
+export type { LiveBackend, LiveResponse, LiveViewer } from './live-backend.ts';
 
 export interface GatewayOptions {
   config: ConfigOf<typeof gatewayConfigSpec>;
@@ -26,6 +28,8 @@ export interface GatewayOptions {
   users: Transport;
   auth: Transport;
   channels: Transport;
+  /** In-process live playback (all-in-one); without it, /live/ is proxied to the channel's ingest node. */
+  live?: LiveBackend;
   readiness: Record<string, ReadyCheck>;
 }
 
@@ -39,6 +43,7 @@ export async function createGateway(
     fetchJwks: async () => JSON.parse((await auth.getJwks({})).jwksJson) as JSONWebKeySet,
     cache: opts.cache,
   });
+  const channels = createClient(ChannelsService, opts.channels);
   const profiles = new ProfileCache(opts.cache, opts.config.profileCacheSeconds);
   const subscription = await profiles.subscribe(opts.bus);
   const app = await buildGateway({
@@ -48,7 +53,8 @@ export async function createGateway(
     cache: opts.cache,
     users,
     auth,
-    channels: createClient(ChannelsService, opts.channels),
+    channels,
+    live: opts.live ?? proxyLiveBackend(channels),
     verifier,
     profiles,
     readiness: { cache: () => opts.cache.ping(), bus: () => opts.bus.ping(), ...opts.readiness },

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '@wavecast/kit/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../../packages/kit/test/support/poll.ts';
+import { Fmp4Parser } from '../src/hls/index.ts';
 import { defaultLadder } from '../src/transcode/ladder.ts';
 import { LiveTranscoder, type TranscoderOutputs } from '../src/transcode/supervisor.ts';
 import { alive, flvTestPattern } from './support/ffmpeg.ts';
@@ -35,6 +36,20 @@ function record(t: LiveTranscoder) {
 
 const boxType = (b: Buffer) => b.toString('latin1', 4, 8);
 
+function parse(fmp4: Buffer): { codecs: string[]; durations: number[] } {
+  let codecs: string[] = [];
+  const durations: number[] = [];
+  const parser = new Fmp4Parser({
+    init: (init) => {
+      codecs = init.tracks.map((t) => t.codec);
+    },
+    fragment: (f) => void durations.push(f.duration),
+    error: () => undefined,
+  });
+  parser.push(fmp4);
+  return { codecs, durations };
+}
+
 describe('LiveTranscoder', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
@@ -54,6 +69,13 @@ describe('LiveTranscoder', () => {
     }, 10_000);
     expect(generations[0]!.outputs.renditions.map((r) => r.name)).toEqual(['source', '360p']);
     for (const b of generations[0]!.bytes) expect(boxType(b)).toBe('ftyp');
+    // Both decoder configurations reached ffmpeg: the audio track says which AAC it is.
+    for (const b of generations[0]!.bytes) {
+      const { codecs, durations } = parse(b);
+      expect(codecs).toEqual(expect.arrayContaining(['mp4a.40.2']));
+      // Every fragment (LL-HLS part) stays near the part target, the first one included.
+      expect(Math.max(...durations)).toBeLessThanOrEqual(0.3);
+    }
 
     const firstPid = t.pid!;
     process.kill(firstPid, 'SIGKILL');

@@ -16,6 +16,7 @@ export function liveToProto(entry: LiveEntry): MessageInitShape<typeof LiveState
     viewerCount: entry.viewerCount,
     thumbnailUrl: entry.thumbnailUrl,
     playbackUrl: playbackPath(entry.name),
+    ingestNode: entry.ingestNode ?? '',
   };
 }
 

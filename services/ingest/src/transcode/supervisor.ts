@@ -102,8 +102,11 @@ export class LiveTranscoder extends EventEmitter {
     for (const tag of tags) {
       const isConfig = this.#primer.observe(tag);
       if (!this.#renditions) {
-        if (!isConfig) this.#pending.push(tag);
-        this.#maybePlan();
+        // Plan at the first media tag: every configuration tag (video AND audio) has been seen by then.
+        if (!isConfig) {
+          this.#pending.push(tag);
+          this.#maybePlan();
+        }
         continue;
       }
       if (isConfig) continue; // a new configuration mid-stream reaches ffmpeg through a restart
@@ -181,6 +184,11 @@ export class LiveTranscoder extends EventEmitter {
       }, delay);
     });
     this.emit('outputs', { renditions, streams, generation: this.#generation } satisfies TranscoderOutputs);
+  }
+
+  /** Kills the current ffmpeg; it is restarted like after a crash. */
+  kill(): void {
+    this.#child?.kill('SIGKILL');
   }
 
   /** Ends ffmpeg (EOF, then SIGKILL after `graceMs`) and resolves when it is gone. */

@@ -109,6 +109,14 @@ export declare type LiveState = Message<"wavecast.channels.v1.LiveState"> & {
    * @generated from field: string playback_url = 5;
    */
   playbackUrl: string;
+
+  /**
+   * Internal: origin URL of the ingest node serving the session. Gateways
+   * route /live/<name>/ to it; never shown to viewers.
+   *
+   * @generated from field: string ingest_node = 6;
+   */
+  ingestNode: string;
 };
 
 /**

@@ -1,0 +1,1 @@
+declare module 'm3u8-parser';
