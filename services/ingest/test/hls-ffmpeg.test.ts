@@ -12,7 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-// @ts-expect-error -- m3u8-parser ships no type declarations
 import { Parser } from 'm3u8-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fmp4Parser, type Fragment, type InitSegment } from '../src/hls/fmp4.ts';

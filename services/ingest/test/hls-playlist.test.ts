@@ -2,7 +2,6 @@
  * Playlist rendering, read back with m3u8-parser (video.js's parser, which
  * knows the LL-HLS tags) and checked line by line where the exact text matters.
  */
-// @ts-expect-error -- m3u8-parser ships no type declarations
 import { Parser } from 'm3u8-parser';
 import { describe, expect, it } from 'vitest';
 import {
