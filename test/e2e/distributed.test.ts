@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import {
@@ -12,13 +16,23 @@ import { closedPort, startTcpProxy, type TcpProxy } from '../../packages/kit/tes
 import { apiFlow } from './flow.ts';
 import { Api, uniqueName } from './support/api.ts';
 import { createInfra, type Infra } from './support/infra.ts';
+import { publish } from './support/live.ts';
 import { stopAll, waitForHttp, wavecast } from './support/processes.ts';
 
 describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
   let infra: Infra;
   let api: Api;
   let dbProxy: TcpProxy;
-  let ports: { usersRpc: number; usersOps: number; authRpc: number; authOps: number };
+  let storageDir: string;
+  const ingestQueues: string[] = [];
+  let ports: {
+    usersRpc: number;
+    usersOps: number;
+    authRpc: number;
+    authOps: number;
+    rtmp: number;
+    storage: string;
+  };
 
   beforeAll(async () => {
     infra = await createInfra();
@@ -28,19 +42,34 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
     const viaProxy = new URL(infra.db.url);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(dbProxy.port);
-    const [usersRpc, usersOps, authRpc, authOps, http] = (await Promise.all(
-      Array.from({ length: 5 }, () => closedPort()),
-    )) as [number, number, number, number, number];
-    ports = { usersRpc, usersOps, authRpc, authOps };
+    const [usersRpc, usersOps, authRpc, authOps, channelsRpc, channelsOps, rtmp, origin, ingestOps, http] =
+      (await Promise.all(Array.from({ length: 10 }, () => closedPort()))) as number[] as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+    ingestQueues.push(`ingest.kicks.http:__127.0.0.1:${origin}`);
+    storageDir = await mkdtemp(join(tmpdir(), 'wavecast-dist-storage-'));
+    ports = { usersRpc, usersOps, authRpc, authOps, rtmp, storage: storageDir };
     const shared = {
       DATABASE_URL: viaProxy.toString(),
       CACHE_URL: infra.redisUrl,
       CACHE_PREFIX: infra.cachePrefix,
       BUS_URL: infra.amqpUrl,
       BUS_PREFIX: infra.busPrefix,
+      STORAGE_URL: `file:${storageDir}`,
       HOST: '127.0.0.1',
       USERS_RPC_TARGET: `http://127.0.0.1:${usersRpc}`,
       AUTH_RPC_TARGET: `http://127.0.0.1:${authRpc}`,
+      CHANNELS_RPC_TARGET: `http://127.0.0.1:${channelsRpc}`,
+      CHANNELS_STREAM_KEY_SECRET: randomBytes(32).toString('base64'),
     };
     const users = wavecast('users', ['start', 'users'], {
       ...shared,
@@ -52,14 +81,30 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
       RPC_PORT: String(authRpc),
       OPS_PORT: String(authOps),
     });
+    const channels = wavecast('channels', ['start', 'channels'], {
+      ...shared,
+      RPC_PORT: String(channelsRpc),
+      OPS_PORT: String(channelsOps),
+    });
     await waitForHttp(users, `http://127.0.0.1:${usersOps}/readyz`);
     await waitForHttp(auth, `http://127.0.0.1:${authOps}/readyz`);
+    await waitForHttp(channels, `http://127.0.0.1:${channelsOps}/readyz`);
+    const ingest = wavecast('ingest', ['start', 'ingest'], {
+      ...shared,
+      RTMP_HOST: '127.0.0.1',
+      RTMP_PORT: String(rtmp),
+      INGEST_ORIGIN_PORT: String(origin),
+      INGEST_ORIGIN_URL: `http://127.0.0.1:${origin}`,
+      OPS_PORT: String(ingestOps),
+      LIVE_X264_PRESET: 'ultrafast',
+    });
     const gateway = wavecast('gateway', ['start', 'gateway'], {
       ...shared,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(http),
       AUTH_RATE_LIMIT_PER_MINUTE: '10000',
     });
+    await waitForHttp(ingest, `http://127.0.0.1:${ingestOps}/readyz`);
     await waitForHttp(gateway, `http://127.0.0.1:${http}/readyz`);
     api = new Api(`http://127.0.0.1:${http}`);
   }, 120_000);
@@ -67,7 +112,8 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
   afterAll(async () => {
     await stopAll();
     await dbProxy?.close();
-    await infra?.cleanup(['auth', 'gateway.profiles']);
+    await infra?.cleanup(['auth', 'gateway.profiles', 'channels', ...ingestQueues]);
+    await rm(storageDir, { recursive: true, force: true });
   });
 
   apiFlow(() => ({
@@ -102,6 +148,49 @@ describe('separate processes on PostgreSQL, Redis and RabbitMQ', () => {
       expect((await fetch(`http://127.0.0.1:${ops}/readyz`)).status).toBe(200);
     }
   });
+
+  it('streams live through a separate ingest node, proxied by the gateway', async () => {
+    const username = uniqueName('dlive');
+    const reg = await api.post('/v1/auth/register', {
+      username,
+      email: `${username}@example.com`,
+      password: 'correct horse battery',
+    });
+    const channel = await api.get('/v1/me/channel', reg.body.access_token);
+    expect(channel.status).toBe(200);
+    const pub = publish(`rtmp://127.0.0.1:${ports.rtmp}/live/${channel.body.stream_key}`, { seconds: 60 });
+    try {
+      await eventually(async () => {
+        const live = (await api.get('/v1/live')).body.channels.map((c: { name: string }) => c.name);
+        expect(live).toContain(channel.body.name);
+      }, 30_000);
+      let media = '';
+      await eventually(async () => {
+        const master = await api.get(`/live/${channel.body.name}/master.m3u8`);
+        expect(master.status).toBe(200);
+        const uri = String(master.body)
+          .split('\n')
+          .find((l) => l.endsWith('.m3u8'))!;
+        media = `/live/${channel.body.name}/${uri}`;
+        const text = String((await api.get(media)).body);
+        expect(text.match(/^#EXTINF/gm)?.length ?? 0).toBeGreaterThanOrEqual(2);
+      }, 30_000);
+      const text = String((await api.get(media)).body);
+      const seg = text.split('\n').find((l) => l.startsWith('seg-'))!;
+      const res = await fetch(`${api.base}${media.replace(/[^/]+$/, seg)}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('video/iso.segment');
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    } finally {
+      await pub.stop();
+    }
+    // The session ends with its recording, written by the ingest node to shared storage.
+    await eventually(async () => {
+      expect((await api.get(`/v1/channels/${channel.body.name}`)).body.live).toBe(false);
+    }, 30_000);
+    const dirs = await readdir(join(ports.storage, 'recordings'));
+    expect(dirs.length).toBeGreaterThan(0);
+  }, 120_000);
 
   it('answers 503 while the database is gone and recovers by itself', async () => {
     const username = uniqueName('outage');
