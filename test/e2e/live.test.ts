@@ -153,6 +153,28 @@ describe('live streaming', () => {
       const stats = await PlayerHarness.stats(page);
       expect(stats.levels.map((l) => l.height).sort()).toEqual([360, 480]);
       expect(stats.latency).toBeLessThan(5);
+      // Renditions switch: force the other one and see the picture size follow.
+      const other = stats.levels.findIndex((l) => l.height !== stats.videoHeight);
+      await page.evaluate((level) => {
+        (globalThis as any).hls.currentLevel = level;
+      }, other);
+      await eventually(async () => {
+        expect((await PlayerHarness.stats(page)).videoHeight).toBe(stats.levels[other]!.height);
+      }, 20_000);
+
+      // A player without LL-HLS support plays the same playlists as ordinary HLS.
+      const legacy = await player.play(`${platform.url}/live/${s.name}/master.m3u8`, {
+        lowLatencyMode: false,
+      });
+      let legacyFirst = -1;
+      await eventually(async () => {
+        const st = await PlayerHarness.stats(legacy);
+        expect(st.events.filter((e) => e.fatal)).toEqual([]);
+        if (legacyFirst < 0 && st.currentTime > 0) legacyFirst = st.currentTime;
+        expect(legacyFirst).toBeGreaterThanOrEqual(0);
+        expect(st.currentTime - legacyFirst).toBeGreaterThanOrEqual(3);
+      }, 30_000);
+      await legacy.close();
 
       // The directory shows the viewer and a thumbnail.
       await eventually(async () => {
