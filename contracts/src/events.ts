@@ -84,6 +84,76 @@ export const eventSchemas = {
     ingest_node: Type.String({ description: 'The node serving the session when the kick was decided' }),
     reason: Type.String(),
   }),
+  /**
+   * The source file of a video is complete in storage and ffprobe found a
+   * decodable video stream (uploads service). The encoder group consumes this
+   * as its work queue: one worker encodes it.
+   */
+  'video.uploaded.v1': Type.Object({
+    video_id: Id('vid'),
+    owner_id: Id('usr'),
+    source_key: Type.String({ minLength: 1, description: 'Object key of the uploaded file' }),
+    size_bytes: Type.Integer({ minimum: 1 }),
+    probe: Type.Object({
+      duration_seconds: Type.Number({ minimum: 0 }),
+      width: Type.Integer({ minimum: 0 }),
+      height: Type.Integer({ minimum: 0 }),
+      video_codec: Type.String(),
+      audio_codec: Type.Union([Type.String(), Type.Null()]),
+      frame_rate: Type.Number({ minimum: 0 }),
+    }),
+    uploaded_at: Timestamp,
+  }),
+  /** Encoding progress, every few percent (encoder). */
+  'video.progress.v1': Type.Object({
+    video_id: Id('vid'),
+    percent: Type.Number({ minimum: 0, maximum: 100 }),
+    attempt: Type.Integer({ minimum: 1 }),
+    at: Timestamp,
+  }),
+  /** The video is encoded and every output is in storage under `videos/<id>/` (encoder). */
+  'video.encoded.v1': Type.Object({
+    video_id: Id('vid'),
+    duration_seconds: Type.Number({ minimum: 0 }),
+    hls_key: Type.String({ description: 'HLS master playlist, e.g. videos/<id>/master.m3u8' }),
+    dash_key: Type.String({ description: 'DASH manifest, e.g. videos/<id>/manifest.mpd' }),
+    poster_key: Type.Union([Type.String(), Type.Null()]),
+    storyboard: Type.Union([
+      Type.Object({
+        key: Type.String(),
+        columns: Type.Integer({ minimum: 1 }),
+        rows: Type.Integer({ minimum: 1 }),
+        tile_width: Type.Integer({ minimum: 1 }),
+        tile_height: Type.Integer({ minimum: 1 }),
+        interval_seconds: Type.Number({ exclusiveMinimum: 0 }),
+      }),
+      Type.Null(),
+    ]),
+    renditions: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        width: Type.Integer({ minimum: 0 }),
+        height: Type.Integer({ minimum: 0 }),
+        bandwidth: Type.Integer({ minimum: 0 }),
+        codecs: Type.String(),
+      }),
+    ),
+    encoded_at: Timestamp,
+  }),
+  /** The video cannot be made playable; `reason` is for the owner to read (uploads or encoder). */
+  'video.failed.v1': Type.Object({
+    video_id: Id('vid'),
+    stage: Type.Union([Type.Literal('upload'), Type.Literal('encode')]),
+    reason: Type.String({ minLength: 1 }),
+    failed_at: Timestamp,
+  }),
+  /** The owner deleted the video (catalog); storage objects under `videos/<id>/` and the source go too. */
+  'video.deleted.v1': Type.Object({
+    video_id: Id('vid'),
+    owner_id: Id('usr'),
+    source_key: Type.Union([Type.String(), Type.Null()]),
+    deleted_at: Timestamp,
+  }),
 } as const satisfies Record<string, TSchema>;
 
 export type EventSchemas = typeof eventSchemas;
