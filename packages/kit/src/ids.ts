@@ -26,6 +26,21 @@ export type IdPrefix = (typeof idPrefixes)[number];
 let lastTime = 0;
 let lastRandom: Uint8Array = new Uint8Array(10);
 
+// Random bytes come from a pool refilled 4 KiB at a time: one call into the
+// CSPRNG per ~400 ids instead of one per id (ids are unique, not secret).
+let pool: Buffer = Buffer.alloc(0);
+let poolOffset = 0;
+
+function random10(): Uint8Array {
+  if (poolOffset + 10 > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  return out;
+}
+
 function encodeTime(time: number): string {
   let out = '';
   let t = time;
@@ -72,7 +87,7 @@ export function ulid(now: number = Date.now()): string {
     lastRandom = increment(lastRandom);
   } else {
     lastTime = now;
-    lastRandom = new Uint8Array(randomBytes(10));
+    lastRandom = random10();
   }
   return encodeTime(lastTime) + encodeRandom(lastRandom);
 }

@@ -13,6 +13,25 @@ export interface Metrics {
   readonly busMessages: Counter<'service' | 'queue' | 'outcome'>;
 }
 
+/**
+ * Records one HTTP request in the RED histogram. Label children are cached
+ * per (method, route, status), so the hot path skips prom-client's label
+ * hashing.
+ */
+export function httpRecorder(metrics: Metrics, service: string) {
+  const children = new Map<string, { observe(value: number): void }>();
+  return (method: string, route: string, status: number, seconds: number): void => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      child = metrics.httpDuration.labels({ service, method, route, status: String(status) });
+      // Routes are a closed set, statuses nearly so; bound it anyway.
+      if (children.size < 10_000) children.set(key, child);
+    }
+    child.observe(seconds);
+  };
+}
+
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
