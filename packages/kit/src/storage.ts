@@ -46,6 +46,12 @@ export interface Storage {
    * `contentType` (S3 listings lack it); use `head` for that.
    */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /**
+   * A URL anyone can GET the object from for `ttlSeconds` (1 s to 7 days),
+   * without credentials: S3 presigned URLs. Only adapters whose objects are
+   * reachable by URL have it (not the local directory).
+   */
+  presignGet?(key: string, ttlSeconds: number): Promise<string>;
   /** Resolves when the storage is reachable (and, locally, writable); AppError('unavailable') otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

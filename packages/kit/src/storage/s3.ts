@@ -16,6 +16,7 @@ import {
   paginateListObjectsV2,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectInfo, Storage } from '../storage.ts';
@@ -179,6 +180,20 @@ class S3Storage implements Storage {
       throw s3Error(err, prefix);
     }
     return found.sort(byKey);
+  }
+
+  async presignGet(key: string, ttlSeconds: number): Promise<string> {
+    assertValidKey(key);
+    // SigV4 presigned URLs live at most 7 days.
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 604_800) {
+      throw new AppError('invalid_argument', `presigned URL lifetime must be 1-604800 s, got ${ttlSeconds}`);
+    }
+    // Signing is local (no request), so the only failures are missing credentials.
+    return getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
+      expiresIn: ttlSeconds,
+    }).catch((err: unknown) => {
+      throw s3Error(err, key);
+    });
   }
 
   async ping(): Promise<void> {
