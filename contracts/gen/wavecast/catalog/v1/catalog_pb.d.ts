@@ -81,6 +81,13 @@ export declare type Playback = Message<"wavecast.catalog.v1.Playback"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 5;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * The storyboard sprite with its geometry (unset when there is none).
+   *
+   * @generated from field: wavecast.catalog.v1.Storyboard storyboard = 6;
+   */
+  storyboard?: Storyboard | undefined;
 };
 
 /**
@@ -88,6 +95,50 @@ export declare type Playback = Message<"wavecast.catalog.v1.Playback"> & {
  * Use `create(PlaybackSchema)` to create a new message.
  */
 export declare const PlaybackSchema: GenMessage<Playback>;
+
+/**
+ * A sprite of thumbnails, `columns` x `rows` tiles in reading order, one
+ * every `interval_seconds` of the video (for seek previews).
+ *
+ * @generated from message wavecast.catalog.v1.Storyboard
+ */
+export declare type Storyboard = Message<"wavecast.catalog.v1.Storyboard"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: int32 columns = 2;
+   */
+  columns: number;
+
+  /**
+   * @generated from field: int32 rows = 3;
+   */
+  rows: number;
+
+  /**
+   * @generated from field: int32 tile_width = 4;
+   */
+  tileWidth: number;
+
+  /**
+   * @generated from field: int32 tile_height = 5;
+   */
+  tileHeight: number;
+
+  /**
+   * @generated from field: double interval_seconds = 6;
+   */
+  intervalSeconds: number;
+};
+
+/**
+ * Describes the message wavecast.catalog.v1.Storyboard.
+ * Use `create(StoryboardSchema)` to create a new message.
+ */
+export declare const StoryboardSchema: GenMessage<Storyboard>;
 
 /**
  * @generated from message wavecast.catalog.v1.Video
