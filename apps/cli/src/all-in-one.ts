@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { authConfigSpec, createAuth, migrateAuth } from '@wavecast/auth';
+import { catalogConfigSpec, createCatalog, migrateCatalog, playbackSecretPath } from '@wavecast/catalog';
 import {
   channelsConfigSpec,
   createChannels,
@@ -14,12 +15,14 @@ import {
 } from '@wavecast/channels';
 import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
 import { createIngest, type Ingest, ingestConfigSpec } from '@wavecast/ingest';
+import type { Bus } from '@wavecast/kit/bus';
 import { ConfigError, type ConfigOf, env, loadConfig } from '@wavecast/kit/config';
 import { createLogger, type Logger } from '@wavecast/kit/log';
 import { createMetrics } from '@wavecast/kit/metrics';
 import { closePlatform, openPlatform, platformSpec } from '@wavecast/kit/platform';
 import { inProcessTransport, type Routes, serverInterceptors } from '@wavecast/kit/rpc';
 import type { ServiceInstance } from '@wavecast/kit/service';
+import type { Storage } from '@wavecast/kit/storage';
 import { createUsers, migrateUsers } from '@wavecast/users';
 import { usersConfigSpec } from '@wavecast/users/config';
 
@@ -35,6 +38,7 @@ export function allInOneSpec(source: NodeJS.ProcessEnv) {
     ...authConfigSpec,
     ...usersConfigSpec,
     ...channelsConfigSpec,
+    ...catalogConfigSpec,
     ...ingestConfigSpec,
   };
 }
@@ -46,6 +50,9 @@ export interface AllInOne {
   port: number;
   rtmpPort: number;
   logger: Logger;
+  /** The platform's bus and storage, for tests that play another service's part (e.g. the encoder). */
+  bus: Bus;
+  storage: Storage;
   close(): Promise<void>;
 }
 
@@ -63,9 +70,12 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
     await migrateUsers(platform.db);
     await migrateAuth(platform.db);
     await migrateChannels(platform.db);
-    // Embedded, the stream key secret may be left unset: one is kept next to the data.
+    await migrateCatalog(platform.db);
+    // Embedded, the secrets may be left unset: generated ones are kept next to the data.
     const streamKeySecret =
       config.streamKeySecret ?? (await loadOrCreateSecretFile(streamKeySecretPath(config.dataDir)));
+    const playbackSecret =
+      config.playbackSecret ?? (await loadOrCreateSecretFile(playbackSecretPath(config.dataDir)));
     const transport = (caller: string, service: ServiceInstance | { name: string; routes: Routes }) =>
       inProcessTransport(
         service.routes,
@@ -101,6 +111,15 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       streamKeySecret,
     });
     instances.push(channels);
+    const catalog = await createCatalog({
+      db: platform.db,
+      cache: platform.cache,
+      bus: platform.bus,
+      logger: createLogger({ service: 'catalog', level: config.logLevel }),
+      config,
+      playbackSecret,
+    });
+    instances.push(catalog);
     ingest = await createIngest({
       config,
       channels: transport('ingest', channels),
@@ -109,11 +128,14 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       logger: createLogger({ service: 'ingest', level: config.logLevel }),
     });
     const gateway = await createGateway({
-      // Left at its default, the RTMP URL names the port this process really listens on.
-      config:
-        config.rtmpPublicUrl === 'rtmp://localhost:1935/live'
-          ? { ...config, rtmpPublicUrl: `rtmp://localhost:${ingest.rtmpPort}/live` }
-          : config,
+      config: {
+        ...config,
+        // Left at its default, the RTMP URL names the port this process really listens on.
+        ...(config.rtmpPublicUrl === 'rtmp://localhost:1935/live' && {
+          rtmpPublicUrl: `rtmp://localhost:${ingest.rtmpPort}/live`,
+        }),
+        playbackSecret,
+      },
       logger: createLogger({ service: 'gateway', level: config.logLevel }),
       metrics,
       cache: platform.cache,
@@ -121,8 +143,16 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       users: transport('gateway', users),
       auth: transport('gateway', auth),
       channels: transport('gateway', channels),
+      catalog: transport('gateway', catalog),
+      storage: platform.storage,
       live: ingest.http,
-      readiness: { users: users.ready, auth: auth.ready, channels: channels.ready, ingest: ingest.ready },
+      readiness: {
+        users: users.ready,
+        auth: auth.ready,
+        channels: channels.ready,
+        catalog: catalog.ready,
+        ingest: ingest.ready,
+      },
     });
     const address = await gateway.app.listen({ host: config.httpHost, port: config.httpPort });
     const port = Number(new URL(address).port);
@@ -132,6 +162,8 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       port,
       rtmpPort: live.rtmpPort,
       logger: log,
+      bus: platform.bus,
+      storage: platform.storage,
       async close() {
         await live.stop();
         await gateway.close();

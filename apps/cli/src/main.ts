@@ -2,7 +2,7 @@
 /**
  * `wavecast`: the one entry point.
  *   wavecast start            all services in one process (embedded defaults)
- *   wavecast start <service>  one service, configured by environment (users, auth, channels, gateway)
+ *   wavecast start <service>  one service, configured by environment (users, auth, channels, catalog, ingest, gateway)
  *   wavecast migrate          apply database migrations of every service, then exit
  */
 import { shutdownSignal } from '@wavecast/kit/service';
@@ -14,6 +14,7 @@ const services: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   users: () => import('@wavecast/users/main'),
   auth: () => import('@wavecast/auth/main'),
   channels: () => import('@wavecast/channels/main'),
+  catalog: () => import('@wavecast/catalog/main'),
   gateway: () => import('@wavecast/gateway/main'),
   ingest: () => import('@wavecast/ingest/main'),
 };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { migrateAuth } from '@wavecast/auth';
+import { migrateCatalog } from '@wavecast/catalog';
 import { migrateChannels } from '@wavecast/channels';
 import { env, loadConfig } from '@wavecast/kit/config';
 import { openDatabase } from '@wavecast/kit/db';
@@ -24,10 +25,12 @@ export async function migrateAll(source: NodeJS.ProcessEnv = process.env): Promi
     const users = await migrateUsers(db);
     const auth = await migrateAuth(db);
     const channels = await migrateChannels(db);
+    const catalog = await migrateCatalog(db);
     return [
       ...users.map((m) => `users/${m}`),
       ...auth.map((m) => `auth/${m}`),
       ...channels.map((m) => `channels/${m}`),
+      ...catalog.map((m) => `catalog/${m}`),
     ];
   } finally {
     await db.close();

@@ -22,7 +22,12 @@ export interface StandaloneContext<S extends Spec> {
 }
 
 /** Default gRPC ports, so `<NAME>_RPC_TARGET` can be omitted on one machine. */
-export const defaultRpcPorts: Record<string, number> = { users: 50051, auth: 50052, channels: 50053 };
+export const defaultRpcPorts: Record<string, number> = {
+  users: 50051,
+  auth: 50052,
+  channels: 50053,
+  catalog: 50055,
+};
 
 /** One line a person can act on, for any start-up failure. */
 export function describeStartupError(err: unknown): string {

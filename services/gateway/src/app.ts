@@ -17,17 +17,26 @@ import { adminRoutes } from './routes/admin.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { channelRoutes } from './routes/channels.routes.ts';
 import { liveRoutes } from './routes/live.routes.ts';
+import { mediaRoutes } from './routes/media.routes.ts';
 import { rtmpHookRoutes } from './routes/rtmp-hooks.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 import { userRoutes } from './routes/users.routes.ts';
+import { videoRoutes } from './routes/videos.routes.ts';
 import { sharedSchemas } from './schemas.ts';
 import type { TypedApp } from './typed.ts';
+import { videoSchemas } from './video.schemas.ts';
 
 export const API_VERSION = '0.1.0';
 
 /** Builds the gateway (routes, hooks, docs) without listening: tests inject, main listens. */
 export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   const { config } = deps;
+  if (config.playbackMode === 's3-presigned' && !deps.storage.presignGet) {
+    throw new AppError(
+      'invalid_argument',
+      'PLAYBACK_MODE=s3-presigned needs S3 storage (STORAGE_URL=s3://…)',
+    );
+  }
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Metrics and the error handler record requests; a log line per request would drown the rest.
@@ -62,7 +71,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   });
 
   registerErrorHandling(app, config.bodyLimitBytes);
-  for (const schema of [...sharedSchemas, ...channelSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas]) app.addSchema(schema);
 
   await app.register(helmet, {
     contentSecurityPolicy: false,
@@ -105,6 +114,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
         { name: 'me', description: 'Your own account' },
         { name: 'users', description: 'Public profiles' },
         { name: 'channels', description: 'Channels and the live directory' },
+        { name: 'videos', description: 'Videos on demand: upload, catalog, search, playback' },
         { name: 'admin', description: 'Administration; needs the admin role' },
         {
           name: 'hooks',
@@ -126,6 +136,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   adminRoutes(app, deps, hooks);
   channelRoutes(app, deps, hooks);
   liveRoutes(app, deps.live);
+  videoRoutes(app, deps, hooks);
+  mediaRoutes(app, deps);
   await rtmpHookRoutes(app, deps);
   registerDocs(app);
 

@@ -1,4 +1,22 @@
-import { env } from '@wavecast/kit/config';
+import { env, type Field } from '@wavecast/kit/config';
+
+/**
+ * CATALOG_PLAYBACK_SECRET: 32 bytes in base64, the secret the catalog signs
+ * playback URLs with. Without it the gateway refuses signed media paths
+ * (public videos still play).
+ */
+const playbackSecret: Field<Buffer | undefined> = {
+  variable: 'CATALOG_PLAYBACK_SECRET',
+  secret: true,
+  parse(raw) {
+    const text = raw?.trim() ?? '';
+    if (text === '') return { ok: true, value: undefined };
+    const bytes = /^[A-Za-z0-9+/_-]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+    return bytes?.length === 32
+      ? { ok: true, value: bytes }
+      : { ok: false, error: 'must be 32 bytes in base64' };
+  },
+};
 
 export const gatewayConfigSpec = {
   httpHost: env.str('HTTP_HOST', { default: '0.0.0.0' }),
@@ -18,4 +36,13 @@ export const gatewayConfigSpec = {
   }),
   /** When set, the RTMP server callbacks (/v1/hooks/rtmp/…) must carry it as `?secret=`. */
   rtmpHookSecret: env.optionalStr('RTMP_HOOK_SECRET', { secret: true }),
+  playbackSecret,
+  /**
+   * How /media/ delivers VOD: `gateway` streams every object from storage;
+   * `s3-presigned` (S3 storage only) serves manifests and redirects segments,
+   * posters and sprites to short-lived presigned S3 URLs.
+   */
+  playbackMode: env.oneOf('PLAYBACK_MODE', ['gateway', 's3-presigned'], { default: 'gateway' }),
+  /** Lifetime of the presigned URLs of `s3-presigned` mode. */
+  playbackPresignSeconds: env.int('PLAYBACK_PRESIGN_SECONDS', { default: 600, min: 10, max: 604_800 }),
 };

@@ -1,5 +1,6 @@
 import { createClient, type Transport } from '@connectrpc/connect';
 import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import { CatalogService } from '@wavecast/contracts/gen/wavecast/catalog/v1/catalog_pb.js';
 import { ChannelsService } from '@wavecast/contracts/gen/wavecast/channels/v1/channels_pb.js';
 import { UsersService } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
 import type { Bus } from '@wavecast/kit/bus';
@@ -8,11 +9,13 @@ import type { ConfigOf } from '@wavecast/kit/config';
 import type { Logger } from '@wavecast/kit/log';
 import type { Metrics } from '@wavecast/kit/metrics';
 import type { ReadyCheck } from '@wavecast/kit/rpc';
+import type { Storage } from '@wavecast/kit/storage';
 import { TokenVerifier } from '@wavecast/kit/tokens';
 import type { JSONWebKeySet } from 'jose';
 import { buildGateway } from './app.ts';
 import type { gatewayConfigSpec } from './config.ts';
 import { type LiveBackend, proxyLiveBackend } from './live-backend.ts';
+import { PublicVideos } from './media/public-videos.ts';
 import { ProfileCache } from './profile-cache.ts';
 import type { TypedApp } from './typed.ts';
 
@@ -28,6 +31,9 @@ export interface GatewayOptions {
   users: Transport;
   auth: Transport;
   channels: Transport;
+  catalog: Transport;
+  /** Where VOD outputs are (served under /media/). */
+  storage: Storage;
   /** In-process live playback (all-in-one); without it, /live/ is proxied to the channel's ingest node. */
   live?: LiveBackend;
   readiness: Record<string, ReadyCheck>;
@@ -44,9 +50,10 @@ export async function createGateway(
     cache: opts.cache,
   });
   const channels = createClient(ChannelsService, opts.channels);
+  const catalog = createClient(CatalogService, opts.catalog);
   const profiles = new ProfileCache(opts.cache, opts.config.profileCacheSeconds);
   const subscription = await profiles.subscribe(opts.bus);
-  const app = await buildGateway({
+  const building = buildGateway({
     config: opts.config,
     logger: opts.logger,
     metrics: opts.metrics,
@@ -54,10 +61,18 @@ export async function createGateway(
     users,
     auth,
     channels,
+    catalog,
     live: opts.live ?? proxyLiveBackend(channels),
+    storage: opts.storage,
+    publicVideos: new PublicVideos(catalog),
     verifier,
     profiles,
     readiness: { cache: () => opts.cache.ping(), bus: () => opts.bus.ping(), ...opts.readiness },
+  });
+  // Wiring that is wrong (e.g. PLAYBACK_MODE=s3-presigned on local storage) fails here.
+  const app = await building.catch(async (err: unknown) => {
+    await subscription.close();
+    throw err;
   });
   return {
     app,

@@ -1,4 +1,5 @@
 /** Composition root of the gateway run as its own process: the public HTTP edge. */
+import path from 'node:path';
 import { createClient } from '@connectrpc/connect';
 import {
   Health,
@@ -13,6 +14,7 @@ import { createMetrics } from '@wavecast/kit/metrics';
 import { networkTransport } from '@wavecast/kit/rpc';
 import { shutdownSignal } from '@wavecast/kit/service';
 import { defaultRpcPorts, describeStartupError } from '@wavecast/kit/standalone';
+import { openStorage } from '@wavecast/kit/storage';
 import { gatewayConfigSpec } from './config.ts';
 import { createGateway } from './index.ts';
 
@@ -28,6 +30,12 @@ const platformSpec = {
   authTarget: env.str('AUTH_RPC_TARGET', { default: `http://127.0.0.1:${defaultRpcPorts.auth}` }),
   channelsTarget: env.str('CHANNELS_RPC_TARGET', {
     default: `http://127.0.0.1:${defaultRpcPorts.channels}`,
+  }),
+  catalogTarget: env.str('CATALOG_RPC_TARGET', { default: `http://127.0.0.1:${defaultRpcPorts.catalog}` }),
+  // Where the encoder writes VOD outputs; the gateway serves them under /media/.
+  storageUrl: env.str('STORAGE_URL', {
+    default: `file:${path.join(process.env.WAVECAST_DATA_DIR ?? './data', 'storage')}`,
+    secret: true,
   }),
 };
 
@@ -46,10 +54,12 @@ export async function main(): Promise<void> {
   const metrics = createMetrics();
   const cache = await openCache(config.cacheUrl, { prefix: config.cachePrefix, logger }).catch(fail);
   const bus = await openBus(config.busUrl, { prefix: config.busPrefix, logger }).catch(fail);
+  const storage = await openStorage(config.storageUrl, { logger }).catch(fail);
   const clientOpts = { caller: 'gateway', logger, metrics };
   const users = networkTransport(config.usersTarget, clientOpts);
   const auth = networkTransport(config.authTarget, clientOpts);
   const channels = networkTransport(config.channelsTarget, clientOpts);
+  const catalog = networkTransport(config.catalogTarget, clientOpts);
   const healthOf = (transport: typeof users, service: string) => async () => {
     const res = await createClient(Health, transport).check({ service }, { timeoutMs: 2_000 });
     if (res.status !== HealthCheckResponse_ServingStatus.SERVING)
@@ -64,7 +74,9 @@ export async function main(): Promise<void> {
     users,
     auth,
     channels,
-    // Not channels: without it only the channel routes fail (503); accounts keep working.
+    catalog,
+    storage,
+    // Not channels nor catalog: without one only its routes fail (503); accounts keep working.
     readiness: { users: healthOf(users, 'users'), auth: healthOf(auth, 'auth') },
   }).catch(fail);
   await gateway.app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail);
@@ -76,7 +88,9 @@ export async function main(): Promise<void> {
   users.close();
   auth.close();
   channels.close();
+  catalog.close();
   await bus.close();
+  await storage.close();
   await cache.close();
   process.exit(0);
 }

@@ -15,5 +15,6 @@ export type Hook = (request: FastifyRequest) => Promise<void>;
 
 export interface AuthHooks {
   authenticate: Hook;
+  identify: Hook;
   requireAdmin: Hook;
 }

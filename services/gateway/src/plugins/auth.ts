@@ -22,7 +22,9 @@ export function bearerToken(request: FastifyRequest): string {
 
 /**
  * Pre-handlers that check the caller: `authenticate` verifies the token on
- * every request (signature, expiry, deny-list); `requireAdmin` adds the role.
+ * every request (signature, expiry, deny-list); `identify` does so only when
+ * a token is sent (routes open to anyone that answer owners differently);
+ * `requireAdmin` adds the role.
  * The owning service re-checks authorisation on its own data.
  */
 export function authHooks(app: TypedApp, verifier: TokenVerifier): AuthHooks {
@@ -30,12 +32,16 @@ export function authHooks(app: TypedApp, verifier: TokenVerifier): AuthHooks {
   const authenticate = async (request: FastifyRequest) => {
     request.claims = await verifier.verify(bearerToken(request));
   };
+  // Anonymous without a header; a header that does not verify is still a 401, so a client learns its token expired.
+  const identify = async (request: FastifyRequest) => {
+    if (request.headers.authorization !== undefined) await authenticate(request);
+  };
   const requireAdmin = async (request: FastifyRequest) => {
     await authenticate(request);
     if (request.claims?.role !== 'admin')
       throw new AppError('permission_denied', 'this needs the admin role');
   };
-  return { authenticate, requireAdmin };
+  return { authenticate, identify, requireAdmin };
 }
 
 /** The claims of an authenticated route (set by `authenticate`). */
