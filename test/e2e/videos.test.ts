@@ -133,6 +133,8 @@ describe('videos on demand', () => {
         RTMP_HOST: '127.0.0.1',
         RTMP_PORT: '0',
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        // This test plays the encoder itself.
+        ENCODER_IN_PROCESS: 'false',
         // The API is for one web app; media must still be playable from anywhere.
         CORS_ORIGINS: 'https://app.example',
         AUTH_RATE_LIMIT_PER_MINUTE: '10000',

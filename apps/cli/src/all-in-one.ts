@@ -4,6 +4,7 @@
  * routed in-process, the gateway on :8080.
  */
 import path from 'node:path';
+import { createClient } from '@connectrpc/connect';
 import { authConfigSpec, createAuth, migrateAuth } from '@wavecast/auth';
 import { catalogConfigSpec, createCatalog, migrateCatalog, playbackSecretPath } from '@wavecast/catalog';
 import {
@@ -13,23 +14,44 @@ import {
   migrateChannels,
   streamKeySecretPath,
 } from '@wavecast/channels';
+import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
+import { createEncoder, type EncoderConfig, encoderConfigSpec } from '@wavecast/encoder';
 import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
 import { createIngest, type Ingest, ingestConfigSpec } from '@wavecast/ingest';
 import type { Bus } from '@wavecast/kit/bus';
-import { ConfigError, type ConfigOf, env, loadConfig } from '@wavecast/kit/config';
+import { ConfigError, type ConfigOf, env, loadConfig, type Spec } from '@wavecast/kit/config';
 import { createLogger, type Logger } from '@wavecast/kit/log';
 import { createMetrics } from '@wavecast/kit/metrics';
 import { closePlatform, openPlatform, platformSpec } from '@wavecast/kit/platform';
 import { inProcessTransport, type Routes, serverInterceptors } from '@wavecast/kit/rpc';
 import type { ServiceInstance } from '@wavecast/kit/service';
 import type { Storage } from '@wavecast/kit/storage';
+import { TokenVerifier } from '@wavecast/kit/tokens';
+import { createUploads, uploadsConfigSpec } from '@wavecast/uploads';
 import { createUsers, migrateUsers } from '@wavecast/users';
 import { usersConfigSpec } from '@wavecast/users/config';
+import type { JSONWebKeySet } from 'jose';
+
+/** The specs merged into the all-in-one configuration; a key may appear twice only for one variable. */
+export function allInOneParts(dataDir: string): Record<string, Spec> {
+  return {
+    platform: platformSpec(dataDir),
+    gateway: gatewayConfigSpec,
+    auth: authConfigSpec,
+    users: usersConfigSpec,
+    channels: channelsConfigSpec,
+    catalog: catalogConfigSpec,
+    ingest: ingestConfigSpec,
+    uploads: uploadsConfigSpec,
+  };
+}
 
 export function allInOneSpec(source: NodeJS.ProcessEnv) {
   const dataDir = path.resolve(source.WAVECAST_DATA_DIR ?? './data');
   return {
     dataDir: env.str('WAVECAST_DATA_DIR', { default: dataDir }),
+    /** Run an encoder worker in this process (off when separate `wavecast start encoder` workers do it). */
+    encoderInProcess: env.bool('ENCODER_IN_PROCESS', { default: true }),
     logLevel: env.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
       default: 'info',
     }),
@@ -39,11 +61,13 @@ export function allInOneSpec(source: NodeJS.ProcessEnv) {
     ...usersConfigSpec,
     ...channelsConfigSpec,
     ...catalogConfigSpec,
+    ...uploadsConfigSpec,
     ...ingestConfigSpec,
   };
 }
 
-export type AllInOneConfig = ConfigOf<ReturnType<typeof allInOneSpec>>;
+/** The flat settings of every service, plus the encoder's apart (its LADDER is not the live one). */
+export type AllInOneConfig = ConfigOf<ReturnType<typeof allInOneSpec>> & { encoder: EncoderConfig };
 
 export interface AllInOne {
   url: string;
@@ -57,7 +81,21 @@ export interface AllInOne {
 }
 
 export function loadAllInOneConfig(source: NodeJS.ProcessEnv = process.env): AllInOneConfig {
-  return loadConfig(allInOneSpec(source), source);
+  // Both parsed before failing, so every bad variable is reported at once.
+  const problems: string[] = [];
+  const parse = <S extends Spec>(spec: S): ConfigOf<S> | undefined => {
+    try {
+      return loadConfig(spec, source);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const flat = parse(allInOneSpec(source));
+  const encoder = parse(encoderConfigSpec);
+  if (!flat || !encoder) throw new ConfigError(problems);
+  return { ...flat, encoder };
 }
 
 export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Promise<AllInOne> {
@@ -66,6 +104,7 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
   const platform = await openPlatform(config, log);
   const instances: ServiceInstance[] = [];
   let ingest: Ingest | undefined;
+  const stoppers: (() => Promise<void>)[] = [];
   try {
     await migrateUsers(platform.db);
     await migrateAuth(platform.db);
@@ -127,6 +166,30 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       bus: platform.bus,
       logger: createLogger({ service: 'ingest', level: config.logLevel }),
     });
+    const authClient = createClient(AuthService, transport('uploads', auth));
+    const uploads = await createUploads({
+      config,
+      storage: platform.storage,
+      storageUrl: config.storageUrl,
+      bus: platform.bus,
+      catalog: transport('uploads', catalog),
+      verifier: new TokenVerifier({
+        fetchJwks: async () => JSON.parse((await authClient.getJwks({})).jwksJson) as JSONWebKeySet,
+        cache: platform.cache,
+      }),
+      logger: createLogger({ service: 'uploads', level: config.logLevel }),
+    });
+    stoppers.push(() => uploads.stop());
+    const encoder = config.encoderInProcess
+      ? await createEncoder({
+          bus: platform.bus,
+          storage: platform.storage,
+          logger: createLogger({ service: 'encoder', level: config.logLevel }),
+          metrics,
+          config: config.encoder,
+        })
+      : undefined;
+    if (encoder) stoppers.push(() => encoder.stop());
     const gateway = await createGateway({
       config: {
         ...config,
@@ -146,7 +209,10 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       catalog: transport('gateway', catalog),
       storage: platform.storage,
       live: ingest.http,
+      raw: [uploads],
       readiness: {
+        uploads: uploads.ready,
+        ...(encoder && { encoder: encoder.ready }),
         users: users.ready,
         auth: auth.ready,
         channels: channels.ready,
@@ -167,12 +233,14 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       async close() {
         await live.stop();
         await gateway.close();
+        for (const stop of stoppers.reverse()) await stop();
         for (const instance of instances.reverse()) await instance.stop();
         await closePlatform(platform);
       },
     };
   } catch (err) {
     await ingest?.stop().catch(() => undefined);
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
     for (const instance of instances.reverse()) await instance.stop().catch(() => undefined);
     await closePlatform(platform).catch(() => undefined);
     throw err;

@@ -17,6 +17,8 @@ const services: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   catalog: () => import('@wavecast/catalog/main'),
   gateway: () => import('@wavecast/gateway/main'),
   ingest: () => import('@wavecast/ingest/main'),
+  uploads: () => import('@wavecast/uploads/main'),
+  encoder: () => import('@wavecast/encoder/main'),
 };
 
 const usage = `usage:

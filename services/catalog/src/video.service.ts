@@ -148,7 +148,11 @@ export class VideoService {
   async authorizeUpload(videoId: string, actorId: string): Promise<{ sourceKey: string }> {
     const { videos } = this.#d;
     await videos.transaction(async (trx) => {
-      const video = this.#owned(await videos.find(trx, videoId, true), actorId);
+      // Unlike reads, an upload to another user's video is refused as such (ids are unguessable).
+      const video = await videos.find(trx, videoId, true);
+      if (!video) throw notFound();
+      if (video.ownerId !== actorId)
+        throw new AppError('permission_denied', 'this video belongs to another user');
       if (video.status === 'draft') return;
       if (video.status === 'failed' && video.failureStage === 'upload') {
         await videos.reopenFailedUpload(trx, videoId, this.#d.now());

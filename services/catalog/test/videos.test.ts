@@ -242,8 +242,9 @@ describe.each(backends)('videos on $name', (backend) => {
     expect(await h.client.authorizeUpload({ videoId: v.id, actorId: owner })).toMatchObject({
       sourceKey: `uploads/${v.id}/source`,
     });
+    // Another user's video: refused as such (403 at the edge).
     await expect(h.client.authorizeUpload({ videoId: v.id, actorId: newOwner() })).rejects.toMatchObject({
-      code: 'not_found',
+      code: 'permission_denied',
     });
     await h.instance.pipeline.onFailed(failed(v.id, 'upload', 'not a video file'));
     const failedVideo = (await h.client.getVideo({ videoId: v.id, viewerId: owner })).video!;

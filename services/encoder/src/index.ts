@@ -19,6 +19,8 @@ export { defaultEncoderConfig, type EncoderConfig, encoderConfigSpec } from './c
 
 /** The bus group whose queue holds the encoding jobs. */
 export const ENCODER_GROUP = 'encoder';
+/** The group that removes the outputs of deleted videos. */
+export const ENCODER_CLEANUP_GROUP = 'encoder.cleanup';
 
 export interface EncoderDeps {
   bus: Bus;
@@ -77,6 +79,13 @@ export async function createEncoder(deps: EncoderDeps): Promise<Encoder> {
     },
     { prefetch: config.concurrency, maxAttempts: config.maxAttempts, backoffMs: config.retryBackoffMs },
   );
+  // A deleted video's outputs go with it (idempotent: deleting nothing is fine).
+  const cleanup: Subscription = await events.subscribe(ENCODER_CLEANUP_GROUP, {
+    'video.deleted.v1': async (data) => {
+      const removed = await storage.deletePrefix(`videos/${data.video_id}/`);
+      deps.logger.info({ videoId: data.video_id, removed }, 'deleted the outputs of a deleted video');
+    },
+  });
   deps.logger.info({ concurrency: config.concurrency, preset: config.preset }, 'encoder is consuming');
 
   let stopping: Promise<void> | undefined;
@@ -88,7 +97,7 @@ export async function createEncoder(deps: EncoderDeps): Promise<Encoder> {
       stopping ??= (async () => {
         const closed = subscription.close(); // no new jobs; waits for running handlers
         shutdown.abort();
-        await closed;
+        await Promise.all([closed, cleanup.close()]);
       })();
       return stopping;
     },

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -51,7 +52,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
       'PLAYBACK_MODE=s3-presigned needs S3 storage (STORAGE_URL=s3://…)',
     );
   }
+  const raw = deps.raw ?? [];
   const app = Fastify({
+    // Raw handlers (tus uploads) see the request first; long uploads must not hit a request timeout.
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => {
+        for (const r of raw) if (r.handle(req, res)) return;
+        handler(req, res);
+      });
+      server.requestTimeout = 0;
+      return server;
+    },
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Metrics and the error handler record requests; a log line per request would drown the rest.
     logController: new LogController({ disableRequestLogging: true }),

@@ -14,6 +14,7 @@ import type { gatewayConfigSpec } from './config.ts';
 import type { LiveBackend } from './live-backend.ts';
 import type { PublicVideos } from './media/public-videos.ts';
 import type { ProfileCache } from './profile-cache.ts';
+import type { RawHandler } from './raw-handlers.ts';
 
 /** Everything the gateway's routes use; built by a composition root. */
 export interface GatewayDeps {
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   storage: Storage;
   /** Which videos play from unsigned /media/ paths. */
   publicVideos: PublicVideos;
+  /** Raw-request endpoints (tus uploads), answered before Fastify parses anything. */
+  raw?: RawHandler[];
   /** Dependencies that must answer for /readyz. */
   readiness: Record<string, ReadyCheck>;
 }

@@ -17,10 +17,12 @@ import type { gatewayConfigSpec } from './config.ts';
 import { type LiveBackend, proxyLiveBackend } from './live-backend.ts';
 import { PublicVideos } from './media/public-videos.ts';
 import { ProfileCache } from './profile-cache.ts';
+import type { RawHandler } from './raw-handlers.ts';
 import type { TypedApp } from './typed.ts';
 
 export { gatewayConfigSpec } from './config.ts';
 export type { LiveBackend, LiveResponse, LiveViewer } from './live-backend.ts';
+export { type RawHandler, rawProxy } from './raw-handlers.ts';
 
 export interface GatewayOptions {
   config: ConfigOf<typeof gatewayConfigSpec>;
@@ -36,6 +38,8 @@ export interface GatewayOptions {
   storage: Storage;
   /** In-process live playback (all-in-one); without it, /live/ is proxied to the channel's ingest node. */
   live?: LiveBackend;
+  /** Raw-request endpoints such as tus uploads (in-process handler, or `rawProxy` to an instance). */
+  raw?: RawHandler[];
   readiness: Record<string, ReadyCheck>;
 }
 
@@ -63,6 +67,7 @@ export async function createGateway(
     channels,
     catalog,
     live: opts.live ?? proxyLiveBackend(channels),
+    raw: opts.raw ?? [],
     storage: opts.storage,
     publicVideos: new PublicVideos(catalog),
     verifier,

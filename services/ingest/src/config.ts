@@ -11,7 +11,7 @@ export const ingestConfigSpec = {
   segmentSeconds: env.int('LIVE_SEGMENT_SECONDS', { default: 1, min: 1, max: 10 }),
   partMs: env.int('LIVE_PART_MS', { default: 250, min: 100, max: 1000 }),
   dvrSeconds: env.int('LIVE_DVR_SECONDS', { default: 120, min: 10, max: 3600 }),
-  reconnectGraceSeconds: env.int('LIVE_RECONNECT_GRACE_SECONDS', { default: 10, min: 0, max: 300 }),
+  publisherGraceSeconds: env.int('LIVE_RECONNECT_GRACE_SECONDS', { default: 10, min: 0, max: 300 }),
   idleTimeoutSeconds: env.int('LIVE_IDLE_TIMEOUT_SECONDS', { default: 10, min: 1, max: 120 }),
   ffmpegPath: env.str('FFMPEG_PATH', { default: 'ffmpeg' }),
   x264Preset: env.oneOf(

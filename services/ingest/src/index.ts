@@ -44,7 +44,7 @@ export async function createIngest(deps: IngestDeps): Promise<Ingest> {
     storage: deps.storage,
     logger: deps.logger,
     nodeId: config.originUrl,
-    reconnectGraceSeconds: config.reconnectGraceSeconds,
+    reconnectGraceSeconds: config.publisherGraceSeconds,
     settings: {
       ffmpegPath: config.ffmpegPath,
       ladder: parseLadder(config.ladder),

@@ -8,10 +8,12 @@
 import { spawnSync } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createClient, type Transport } from '@connectrpc/connect';
+import { eventSchemas } from '@wavecast/contracts/events';
 import { CatalogService } from '@wavecast/contracts/gen/wavecast/catalog/v1/catalog_pb.js';
 import type { Bus } from '@wavecast/kit/bus';
 import type { ConfigOf } from '@wavecast/kit/config';
 import { AppError } from '@wavecast/kit/errors';
+import { typedEvents } from '@wavecast/kit/events';
 import type { Logger } from '@wavecast/kit/log';
 import type { Storage } from '@wavecast/kit/storage';
 import type { TokenVerifier } from '@wavecast/kit/tokens';
@@ -103,6 +105,13 @@ export async function createUploads(deps: UploadsDeps): Promise<Uploads> {
         }, EXPIRY_SWEEP_MS)
       : undefined;
   sweeper?.unref();
+  // The source file of a deleted video goes with it (idempotent).
+  const cleanup = await typedEvents(deps.bus, eventSchemas).subscribe('uploads', {
+    'video.deleted.v1': async (data) => {
+      if (data.source_key) await deps.storage.delete(data.source_key);
+      logger.info({ videoId: data.video_id }, 'deleted the source of a deleted video');
+    },
+  });
   return {
     handle: http.handle,
     presignUpload: (videoId, actorId, sizeBytes) => service.presignUpload(videoId, actorId, sizeBytes),
@@ -112,6 +121,7 @@ export async function createUploads(deps: UploadsDeps): Promise<Uploads> {
     },
     async stop() {
       clearInterval(sweeper);
+      await cleanup.close();
       await http.drain(DRAIN_MS);
       staging.close();
     },

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 const HLS_JS = fileURLToPath(new URL('../../../node_modules/hls.js/dist/hls.min.js', import.meta.url));
+const DASH_JS = fileURLToPath(
+  new URL('../../../node_modules/dashjs/dist/modern/umd/dash.all.min.js', import.meta.url),
+);
 
 export const chromiumArgs = [
   '--headless',
@@ -26,6 +29,7 @@ const PAGE = `<!doctype html>
 <html><body>
 <video id="v" muted playsinline autoplay width="640"></video>
 <script src="/hls.js"></script>
+<script src="/dash.js"></script>
 <script>
   window.events = [];
   window.play = (url, config) => {
@@ -38,6 +42,13 @@ const PAGE = `<!doctype html>
     hls.attachMedia(video);
     video.play().catch(() => {});
   };
+  window.playDash = (url) => {
+    const video = document.getElementById('v');
+    const player = dashjs.MediaPlayer().create();
+    window.dash = player;
+    player.on(dashjs.MediaPlayer.events.ERROR, (e) => window.events.push({ type: 'error', fatal: true, details: String(e.error && (e.error.message || e.error.code)) }));
+    player.initialize(video, url, true);
+  };
   window.stats = () => {
     const video = document.getElementById('v');
     const hls = window.hls;
@@ -47,7 +58,11 @@ const PAGE = `<!doctype html>
       readyState: video.readyState,
       videoWidth: video.videoWidth,
       videoHeight: video.videoHeight,
-      levels: hls ? hls.levels.map((l) => ({ height: l.height, bitrate: l.bitrate, codecs: l.codecSet })) : [],
+      levels: hls
+        ? hls.levels.map((l) => ({ height: l.height, bitrate: l.bitrate, codecs: l.codecSet }))
+        : window.dash
+          ? window.dash.getRepresentationsByType('video').map((r) => ({ height: r.height, bitrate: r.bandwidth, codecs: r.codecs }))
+          : [],
       currentLevel: hls ? hls.currentLevel : -1,
       latency: hls ? hls.latency : null,
       events: window.events,
@@ -74,11 +89,15 @@ export class PlayerHarness {
   #base = '';
 
   async start(): Promise<void> {
-    const hls = await readFile(HLS_JS);
+    const scripts: Record<string, Buffer> = {
+      '/hls.js': await readFile(HLS_JS),
+      '/dash.js': await readFile(DASH_JS),
+    };
     this.#server = createServer((req, res) => {
-      if (req.url === '/hls.js') {
+      const script = scripts[req.url ?? ''];
+      if (script) {
         res.writeHead(200, { 'content-type': 'text/javascript' });
-        res.end(hls);
+        res.end(script);
         return;
       }
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -94,6 +113,14 @@ export class PlayerHarness {
     const page = await this.#browser!.newPage();
     await page.goto(this.#base);
     await page.evaluate(([u, c]) => (globalThis as any).play(u, c), [url, hlsConfig] as const);
+    return page;
+  }
+
+  /** Opens a page that plays a DASH manifest with dash.js. */
+  async playDash(url: string): Promise<Page> {
+    const page = await this.#browser!.newPage();
+    await page.goto(this.#base);
+    await page.evaluate((u) => (globalThis as any).playDash(u), url);
     return page;
   }
 
