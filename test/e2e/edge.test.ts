@@ -2,40 +2,15 @@
  * The gateway's edge behaviour (request ids, CORS, security headers, rate
  * limits, error shapes) on the all-in-one platform started in this process.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AllInOne, loadAllInOneConfig, startAllInOne } from '../../apps/cli/src/all-in-one.ts';
-import { Api, type ApiResponse, uniqueName } from './support/api.ts';
-
-async function platform(env: Record<string, string>) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'wavecast-edge-'));
-  const running = await startAllInOne(
-    loadAllInOneConfig({
-      WAVECAST_DATA_DIR: dataDir,
-      DATABASE_URL: 'pglite:memory',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'silent',
-      ...env,
-    }),
-  );
-  return {
-    running,
-    api: new Api(running.url),
-    async close() {
-      await running.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+import { type ApiResponse, uniqueName } from './support/api.ts';
+import { startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 describe('gateway edge', () => {
-  let p: { running: AllInOne; api: Api; close(): Promise<void> };
+  let p: TestPlatform;
 
   beforeAll(async () => {
-    p = await platform({ CORS_ORIGINS: 'https://app.example', RATE_LIMIT_PER_MINUTE: '40' });
+    p = await startTestPlatform('edge', { CORS_ORIGINS: 'https://app.example', RATE_LIMIT_PER_MINUTE: '40' });
   });
   afterAll(() => p?.close());
 

@@ -3,14 +3,14 @@
  * as OBS would, the REST API shows the channel live, hls.js plays it in
  * Chromium, and the faults a streamer causes are survived.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AllInOne, loadAllInOneConfig, startAllInOne } from '../../apps/cli/src/all-in-one.ts';
+import type { AllInOne } from '../../apps/cli/src/all-in-one.ts';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
-import { Api, uniqueName } from './support/api.ts';
+import { type Api, uniqueName } from './support/api.ts';
 import { childFfmpegs, ffprobe, parsePlaylist, publish, transcoders } from './support/live.ts';
+import { startTestPlatform, type TestPlatform } from './support/platform.ts';
 import { PlayerHarness } from './support/player.ts';
 
 const GRACE_SECONDS = 3;
@@ -23,42 +23,30 @@ function afterDiscontinuity(playlist: string): number {
 }
 
 describe('live streaming', () => {
+  let test: TestPlatform;
   let dataDir: string;
   let platform: AllInOne;
   let api: Api;
   let player: PlayerHarness;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'wavecast-live-'));
-    platform = await startAllInOne(
-      loadAllInOneConfig({
-        WAVECAST_DATA_DIR: dataDir,
-        DATABASE_URL: 'pglite:memory',
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        RTMP_HOST: '127.0.0.1',
-        RTMP_PORT: '0',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-        LIVE_X264_PRESET: 'ultrafast',
-        LIVE_RECONNECT_GRACE_SECONDS: String(GRACE_SECONDS),
-        CHANNELS_RECONNECT_GRACE_SECONDS: String(GRACE_SECONDS),
-        LIVE_THUMBNAIL_SECONDS: '2',
-        AUTH_RATE_LIMIT_PER_MINUTE: '10000',
-        RATE_LIMIT_PER_MINUTE: '100000',
-      }),
-    );
-    api = new Api(platform.url);
+    test = await startTestPlatform('live', {
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      LIVE_RECONNECT_GRACE_SECONDS: String(GRACE_SECONDS),
+      CHANNELS_RECONNECT_GRACE_SECONDS: String(GRACE_SECONDS),
+      LIVE_THUMBNAIL_SECONDS: '2',
+    });
+    ({ platform, api, dataDir } = test);
     player = new PlayerHarness();
     await player.start();
   }, 60_000);
 
   afterAll(async () => {
     await player?.stop();
-    await platform?.close();
+    await test?.close();
     // Stopping the service ends every transcoder.
     expect(await transcoders()).toEqual([]);
     for (const p of await childFfmpegs()) process.kill(p.pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   /** Earlier tests' broadcasts are over: no transcoder left. */

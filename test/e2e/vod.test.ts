@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AllInOne, loadAllInOneConfig, startAllInOne } from '../../apps/cli/src/all-in-one.ts';
+import type { AllInOne } from '../../apps/cli/src/all-in-one.ts';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
-import { Api, uniqueName } from './support/api.ts';
+import { type Api, uniqueName } from './support/api.ts';
+import { startTestPlatform, type TestPlatform } from './support/platform.ts';
 import { PlayerHarness } from './support/player.ts';
 
 const run = promisify(execFile);
@@ -46,6 +47,7 @@ function tusUpload(
 }
 
 describe('video on demand', () => {
+  let test: TestPlatform;
   let dataDir: string;
   let platform: AllInOne;
   let api: Api;
@@ -83,22 +85,12 @@ describe('video on demand', () => {
       clipPath,
     ]);
     clip = await readFile(clipPath);
-    platform = await startAllInOne(
-      loadAllInOneConfig({
-        WAVECAST_DATA_DIR: dataDir,
-        DATABASE_URL: 'pglite:memory',
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        RTMP_HOST: '127.0.0.1',
-        RTMP_PORT: '0',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-        ENCODER_PRESET: 'ultrafast',
-        ENCODER_LADDER: '720:2800,480:1400,360:800',
-        AUTH_RATE_LIMIT_PER_MINUTE: '10000',
-        RATE_LIMIT_PER_MINUTE: '100000',
-      }),
+    test = await startTestPlatform(
+      'vod',
+      { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ENCODER_LADDER: '720:2800,480:1400,360:800' },
+      dataDir,
     );
-    api = new Api(platform.url);
+    ({ platform, api } = test);
     player = new PlayerHarness();
     await player.start();
     const username = uniqueName('creator');
@@ -112,7 +104,7 @@ describe('video on demand', () => {
 
   afterAll(async () => {
     await player?.stop();
-    await platform?.close();
+    await test?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
