@@ -12,7 +12,7 @@
  * `video.failed.v1` first, then the message is dead-lettered.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -62,6 +62,35 @@ interface Job {
   input: string;
   log: Logger;
   progress: ProgressReporter;
+}
+
+/** Work directories are named `wavecast-encode-<pid>-<video id>-…`, so a sweep knows whose they are. */
+const WORK_PREFIX = 'wavecast-encode-';
+
+/**
+ * Removes the work directories (each a copy of a source, often gigabytes)
+ * that encoders killed without a chance to clean up left in `dir`: those
+ * whose process is gone. Several workers may share `dir`; a live one's
+ * directories are left alone. Returns the names removed.
+ */
+export async function sweepStaleWork(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^wavecast-encode-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    await rm(join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function createEncodeJob(deps: EncodeJobDeps) {
@@ -182,7 +211,7 @@ export function createEncodeJob(deps: EncodeJobDeps) {
     throw new Error(reason, { cause: err });
   }
 
-  return async function handle(data: UploadedEvent, envelope: Envelope): Promise<void> {
+  async function handleOne(data: UploadedEvent, envelope: Envelope): Promise<void> {
     const log = deps.logger.child({ videoId: data.video_id, attempt: envelope.attempt });
     if (deps.signal.aborted) throw new Interrupted('the encoder is shutting down; the job will be retried');
     const stored = await readMarker(storage, data.video_id);
@@ -191,7 +220,9 @@ export function createEncodeJob(deps: EncodeJobDeps) {
       await events.publish('video.encoded.v1', stored);
       return;
     }
-    const work = await mkdtemp(join(config.tmpDir ?? tmpdir(), `wavecast-encode-${data.video_id}-`));
+    const work = await mkdtemp(
+      join(config.tmpDir ?? tmpdir(), `${WORK_PREFIX}${process.pid}-${data.video_id}-`),
+    );
     const ext = extname(data.source_key);
     const input = join(work, `source${/^\.[A-Za-z0-9]{1,5}$/.test(ext) ? ext : ''}`);
     const job: Job = {
@@ -209,5 +240,32 @@ export function createEncodeJob(deps: EncodeJobDeps) {
     } finally {
       await rm(work, { recursive: true, force: true, maxRetries: 3 });
     }
+  }
+
+  /**
+   * The delivery of each video this worker is handling. A repeat of it (the
+   * broker redelivers a job whose connection dropped while the job went on
+   * here, or the reconciler re-drives a quiet video) waits for that one to
+   * end, then finds its marker, instead of encoding the same video alongside
+   * it and deleting its outputs as leftovers of a dead attempt.
+   */
+  const inProgress = new Map<string, Promise<void>>();
+
+  return function handle(data: UploadedEvent, envelope: Envelope): Promise<void> {
+    const id = data.video_id;
+    const earlier = inProgress.get(id);
+    if (earlier) {
+      deps.logger.info(
+        { videoId: id, attempt: envelope.attempt },
+        'this video is being encoded here already; the repeat waits for it',
+      );
+    }
+    const mine = (earlier ?? Promise.resolve()).catch(() => {}).then(() => handleOne(data, envelope));
+    inProgress.set(id, mine);
+    const forget = () => {
+      if (inProgress.get(id) === mine) inProgress.delete(id);
+    };
+    mine.then(forget, forget);
+    return mine;
   };
 }

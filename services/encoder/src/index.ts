@@ -12,7 +12,7 @@ import type { Logger } from '@wavecast/kit/log';
 import type { Metrics } from '@wavecast/kit/metrics';
 import type { Storage } from '@wavecast/kit/storage';
 import { type EncoderConfig, ffprobePathFor } from './config.ts';
-import { createEncodeJob } from './encode-job.ts';
+import { createEncodeJob, sweepStaleWork } from './encode-job.ts';
 import { RunError, runProcess } from './runner.ts';
 
 export { defaultEncoderConfig, type EncoderConfig, encoderConfigSpec } from './config.ts';
@@ -57,6 +57,9 @@ export async function createEncoder(deps: EncoderDeps): Promise<Encoder> {
   const { bus, storage, config } = deps;
   await checkTools(config);
   await mkdir(config.tmpDir ?? tmpdir(), { recursive: true });
+  const swept = await sweepStaleWork(config.tmpDir ?? tmpdir());
+  if (swept.length > 0)
+    deps.logger.info({ removed: swept }, 'removed the work of encoders that died mid-job');
   const shutdown = new AbortController();
   const events = typedEvents(bus, eventSchemas);
   const handle = createEncodeJob({ events, storage, logger: deps.logger, config, signal: shutdown.signal });
