@@ -184,6 +184,48 @@ describe('video on demand', () => {
     }, 20_000);
   }, 420_000);
 
+  it('fails a truncated file, an empty file and one over the size limit, each with its reason', async () => {
+    const failed = async (id: string, reason: RegExp) =>
+      eventually(async () => {
+        const video = (await api.get(`/v1/videos/${id}`, token)).body;
+        expect(video.status).toBe('failed');
+        expect(video.failure_reason).toMatch(reason);
+      }, 30_000);
+    const draft = async (title: string) =>
+      (await api.post('/v1/videos', { title, visibility: 'private' }, token)).body.video.id as string;
+
+    // The first half of the clip: its index promises 30 s, its frames stop at about 15.
+    const truncated = await draft('Truncated');
+    await expect(
+      tusUpload(`${platform.url}/v1/uploads/`, clip.subarray(0, clip.length >> 1), token, truncated),
+    ).rejects.toThrow();
+    await failed(truncated, /truncated|cannot be decoded/);
+
+    const empty = await draft('Empty');
+    await expect(tusUpload(`${platform.url}/v1/uploads/`, Buffer.alloc(0), token, empty)).rejects.toThrow();
+    await failed(empty, /the file is empty/);
+
+    // Refused at creation, from its declared length, before a byte is sent.
+    const huge = await draft('Too large');
+    const res = await fetch(`${platform.url}/v1/uploads/`, {
+      method: 'POST',
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-length': String(11 * 1024 ** 3),
+        'upload-metadata': `video_id ${Buffer.from(huge).toString('base64')}`,
+        authorization: `Bearer ${token}`,
+      },
+    });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.message).toBe('the file is larger than the 10 GiB limit');
+    await failed(huge, /larger than the 10 GiB limit/);
+
+    // None of them left a source behind.
+    for (const id of [truncated, empty, huge]) {
+      expect(await platform.storage.list(`uploads/${id}/`)).toEqual([]);
+    }
+  }, 120_000);
+
   it("fails a file that is not a video, with a reason, and refuses uploads to another user's video", async () => {
     const created = await api.post('/v1/videos', { title: 'Not a video', visibility: 'private' }, token);
     const id = created.body.video.id as string;
