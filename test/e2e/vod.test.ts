@@ -217,7 +217,9 @@ describe('video on demand', () => {
       },
     });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.message).toBe('the file is larger than the 10 GiB limit');
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'the file is larger than the 10 GiB limit',
+    );
     await failed(huge, /larger than the 10 GiB limit/);
 
     // None of them left a source behind.

@@ -16,7 +16,7 @@ import {
 } from '@wavecast/channels';
 import { AuthService } from '@wavecast/contracts/gen/wavecast/auth/v1/auth_pb.js';
 import { createEncoder, type EncoderConfig, encoderConfigSpec } from '@wavecast/encoder';
-import { createGateway, gatewayConfigSpec } from '@wavecast/gateway';
+import { createGateway, gatewayConfigSpec, inProcessUploads } from '@wavecast/gateway';
 import { createIngest, type Ingest, ingestConfigSpec } from '@wavecast/ingest';
 import type { Bus } from '@wavecast/kit/bus';
 import { ConfigError, type ConfigOf, env, loadConfig, type Spec } from '@wavecast/kit/config';
@@ -210,6 +210,7 @@ export async function startAllInOne(config: AllInOneConfig, logger?: Logger): Pr
       storage: platform.storage,
       live: ingest.http,
       raw: [uploads],
+      uploads: inProcessUploads(uploads),
       readiness: {
         uploads: uploads.ready,
         ...(encoder && { encoder: encoder.ready }),

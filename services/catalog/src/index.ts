@@ -7,7 +7,8 @@ import type { Database } from '@wavecast/kit/db';
 import type { Logger } from '@wavecast/kit/log';
 import { migrateOutbox, startOutboxRelay } from '@wavecast/kit/outbox';
 import type { ServiceInstance } from '@wavecast/kit/service';
-import type { catalogConfigSpec } from './config.ts';
+import { CloudFrontSigner } from './cloudfront.ts';
+import { type CdnSettings, type catalogConfigSpec, cloudFrontSigningFrom } from './config.ts';
 import { subscribeCatalogEvents } from './jobs.ts';
 import { PipelineRepository } from './pipeline.repository.ts';
 import { VideoPipeline } from './pipeline.ts';
@@ -18,7 +19,8 @@ import { CATALOG_SCHEMA } from './tables.ts';
 import { VideoRepository } from './video.repository.ts';
 import { VideoService } from './video.service.ts';
 
-export { catalogConfigSpec, standaloneCatalogConfigSpec } from './config.ts';
+export type { CloudFrontSigning } from './cloudfront.ts';
+export { catalogConfigSpec, cloudFrontSigningFrom, standaloneCatalogConfigSpec } from './config.ts';
 export type { VideoPipeline } from './pipeline.ts';
 export type { Reconciler } from './reconciler.ts';
 export type { VideoService } from './video.service.ts';
@@ -41,7 +43,7 @@ export interface CatalogDeps {
   cache: Cache;
   bus: Bus;
   logger: Logger;
-  config: Omit<ConfigOf<typeof catalogConfigSpec>, 'playbackSecret'>;
+  config: Omit<ConfigOf<typeof catalogConfigSpec>, 'playbackSecret' | keyof CdnSettings> & CdnSettings;
   /** 32 bytes; the gateways verify playback URLs with the same secret. */
   playbackSecret: Buffer;
   /** The clock (tests move it). */
@@ -58,6 +60,8 @@ export type CatalogInstance = ServiceInstance & {
 
 /** Wires the catalog: repository -> services -> RPC routes, its outbox relay, events and reconciler. */
 export async function createCatalog(deps: CatalogDeps): Promise<CatalogInstance> {
+  // Refuses half a CloudFront configuration before anything starts.
+  const cloudFront = cloudFrontSigningFrom(deps.config);
   const repo = new VideoRepository(deps.db);
   const transitions = new PipelineRepository(deps.db);
   const now = deps.now ?? (() => new Date());
@@ -65,7 +69,11 @@ export async function createCatalog(deps: CatalogDeps): Promise<CatalogInstance>
   const videos = new VideoService({
     videos: repo,
     cache: deps.cache,
-    signer: new PlaybackSigner(deps.playbackSecret, deps.config.playbackTtlSeconds),
+    signer: new PlaybackSigner(
+      deps.playbackSecret,
+      deps.config.playbackTtlSeconds,
+      cloudFront && new CloudFrontSigner(cloudFront),
+    ),
     logger: deps.logger,
     viewWindowSeconds: deps.config.viewWindowSeconds,
     now,

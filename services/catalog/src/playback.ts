@@ -10,8 +10,13 @@
  * CATALOG_PLAYBACK_SECRET. The gateway verifies it with the same secret
  * (services/gateway/src/media/playback-token.ts); neither side stores tokens.
  * Public videos get plain `/media/videos/<id>/…` paths.
+ *
+ * With a CDN (CloudFront, ./cloudfront.ts) every READY video, public ones
+ * too (the distribution refuses unsigned requests), gets CloudFront-signed
+ * URLs instead, all with the same query string for the same expiry.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { CloudFrontSigner } from './cloudfront.ts';
 import type { Outputs, Playback, Video } from './video.model.ts';
 
 export const MEDIA_PREFIX = '/media/';
@@ -52,30 +57,37 @@ export function checkPlaybackToken(
 export class PlaybackSigner {
   readonly #key: Buffer;
   readonly #ttlSeconds: number;
+  readonly #cdn: CloudFrontSigner | undefined;
 
-  constructor(secret: Buffer, ttlSeconds: number) {
+  constructor(secret: Buffer, ttlSeconds: number, cdn?: CloudFrontSigner) {
     this.#key = playbackKey(secret);
     this.#ttlSeconds = ttlSeconds;
+    this.#cdn = cdn;
   }
 
   /** Null unless the video is READY with outputs. */
   playback(video: Video, now: Date): Playback | null {
     if (video.status !== 'ready' || !video.outputs) return null;
-    if (video.visibility === 'public') return urls(video.outputs, MEDIA_PREFIX, null);
     const exp = Math.floor(now.getTime() / 1000) + this.#ttlSeconds;
+    const cdn = this.#cdn;
+    if (cdn) {
+      const query = cdn.videoQuery(video.id, exp);
+      return urls(video.outputs, (key) => cdn.url(key, query), new Date(exp * 1000));
+    }
+    if (video.visibility === 'public') return urls(video.outputs, (key) => MEDIA_PREFIX + key, null);
     const base = `${MEDIA_PREFIX}t/${playbackToken(this.#key, video.id, exp)}/`;
-    return urls(video.outputs, base, new Date(exp * 1000));
+    return urls(video.outputs, (key) => base + key, new Date(exp * 1000));
   }
 }
 
-function urls(outputs: Outputs, base: string, expiresAt: Date | null): Playback {
+function urls(outputs: Outputs, url: (key: string) => string, expiresAt: Date | null): Playback {
   const { storyboard } = outputs;
   return {
-    hlsUrl: base + outputs.hlsKey,
-    dashUrl: base + outputs.dashKey,
-    posterUrl: outputs.posterKey ? base + outputs.posterKey : '',
+    hlsUrl: url(outputs.hlsKey),
+    dashUrl: url(outputs.dashKey),
+    posterUrl: outputs.posterKey ? url(outputs.posterKey) : '',
     storyboard: storyboard && {
-      url: base + storyboard.key,
+      url: url(storyboard.key),
       columns: storyboard.columns,
       rows: storyboard.rows,
       tileWidth: storyboard.tileWidth,

@@ -21,10 +21,12 @@ import { liveRoutes } from './routes/live.routes.ts';
 import { mediaRoutes } from './routes/media.routes.ts';
 import { rtmpHookRoutes } from './routes/rtmp-hooks.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
+import { uploadRoutes } from './routes/uploads.routes.ts';
 import { userRoutes } from './routes/users.routes.ts';
 import { videoRoutes } from './routes/videos.routes.ts';
 import { sharedSchemas } from './schemas.ts';
 import type { TypedApp } from './typed.ts';
+import { uploadSchemas } from './upload.schemas.ts';
 import { videoSchemas } from './video.schemas.ts';
 
 export const API_VERSION = '0.1.0';
@@ -102,7 +104,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   });
 
   registerErrorHandling(app, config.bodyLimitBytes);
-  for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas, ...uploadSchemas]) {
+    app.addSchema(schema);
+  }
 
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
@@ -165,6 +169,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   channelRoutes(app, deps, hooks);
   liveRoutes(app, deps.live);
   videoRoutes(app, deps, hooks);
+  uploadRoutes(app, deps, hooks);
   mediaRoutes(app, deps);
   await rtmpHookRoutes(app, deps);
   registerDocs(app);

@@ -15,6 +15,7 @@ import type { LiveBackend } from './live-backend.ts';
 import type { PublicVideos } from './media/public-videos.ts';
 import type { ProfileCache } from './profile-cache.ts';
 import type { RawHandler } from './raw-handlers.ts';
+import type { UploadsBackend } from './uploads-backend.ts';
 
 /** Everything the gateway's routes use; built by a composition root. */
 export interface GatewayDeps {
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   publicVideos: PublicVideos;
   /** Raw-request endpoints (tus uploads), answered before Fastify parses anything. */
   raw?: RawHandler[];
+  /** The direct-to-bucket upload calls (in-process, or HTTP to an uploads instance); without it they answer 503. */
+  uploads?: UploadsBackend;
   /** Dependencies that must answer for /readyz. */
   readiness: Record<string, ReadyCheck>;
 }

@@ -19,10 +19,17 @@ import { PublicVideos } from './media/public-videos.ts';
 import { ProfileCache } from './profile-cache.ts';
 import type { RawHandler } from './raw-handlers.ts';
 import type { TypedApp } from './typed.ts';
+import type { UploadsBackend } from './uploads-backend.ts';
 
 export { gatewayConfigSpec } from './config.ts';
 export type { LiveBackend, LiveResponse, LiveViewer } from './live-backend.ts';
 export { type RawHandler, rawProxy } from './raw-handlers.ts';
+export {
+  httpUploadsBackend,
+  inProcessUploads,
+  type UploadCaller,
+  type UploadsBackend,
+} from './uploads-backend.ts';
 
 export interface GatewayOptions {
   config: ConfigOf<typeof gatewayConfigSpec>;
@@ -40,6 +47,8 @@ export interface GatewayOptions {
   live?: LiveBackend;
   /** Raw-request endpoints such as tus uploads (in-process handler, or `rawProxy` to an instance). */
   raw?: RawHandler[];
+  /** The direct-to-bucket upload calls (`inProcessUploads`, or `httpUploadsBackend` to an instance). */
+  uploads?: UploadsBackend;
   readiness: Record<string, ReadyCheck>;
 }
 
@@ -68,6 +77,7 @@ export async function createGateway(
     catalog,
     live: opts.live ?? proxyLiveBackend(channels),
     raw: opts.raw ?? [],
+    ...(opts.uploads && { uploads: opts.uploads }),
     storage: opts.storage,
     publicVideos: new PublicVideos(catalog),
     verifier,

@@ -16,7 +16,7 @@ import { shutdownSignal } from '@wavecast/kit/service';
 import { defaultRpcPorts, describeStartupError } from '@wavecast/kit/standalone';
 import { openStorage } from '@wavecast/kit/storage';
 import { gatewayConfigSpec } from './config.ts';
-import { createGateway, rawProxy } from './index.ts';
+import { createGateway, httpUploadsBackend, rawProxy } from './index.ts';
 
 const platformSpec = {
   logLevel: env.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
@@ -32,7 +32,10 @@ const platformSpec = {
     default: `http://127.0.0.1:${defaultRpcPorts.channels}`,
   }),
   catalogTarget: env.str('CATALOG_RPC_TARGET', { default: `http://127.0.0.1:${defaultRpcPorts.catalog}` }),
-  /** Where tus uploads go: an uploads instance's HTTP port (requests of one upload must reach one instance). */
+  /**
+   * Where tus uploads and the direct-upload calls go: an uploads instance's HTTP port (requests of
+   * one tus upload must reach one instance).
+   */
   uploadsTarget: env.url('UPLOADS_TARGET', {
     default: 'http://127.0.0.1:8082',
     protocols: ['http', 'https'],
@@ -72,6 +75,7 @@ export async function main(): Promise<void> {
   };
   const gateway = await createGateway({
     raw: [rawProxy('/v1/uploads', config.uploadsTarget)],
+    uploads: httpUploadsBackend(config.uploadsTarget),
     config,
     logger,
     metrics,

@@ -29,7 +29,11 @@ const StatusValue = Type.Union(
 
 export const Playback = Type.Object(
   {
-    hls_url: Type.String({ description: 'HLS master playlist' }),
+    hls_url: Type.String({
+      description:
+        'HLS master playlist: a path under /media/, or behind a CDN (CloudFront) an absolute URL whose ' +
+        'signed query string the player appends to every request for this video',
+    }),
     dash_url: Type.String({ description: 'DASH manifest over the same CMAF segments' }),
     poster_url: Nullable(Type.String()),
     storyboard: Nullable(
@@ -49,7 +53,8 @@ export const Playback = Type.Object(
       Type.String({
         format: 'date-time',
         description:
-          'When these URLs stop working (unlisted and private videos); null when they do not expire',
+          'When these URLs stop working (unlisted and private videos, every video behind a CDN); null when ' +
+          'they do not expire',
       }),
     ),
   },

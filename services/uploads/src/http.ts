@@ -190,7 +190,7 @@ async function loadUpload(staging: Staging, publicId: string): Promise<Upload> {
   return upload;
 }
 
-function bearerToken(header: string | undefined): string {
+export function bearerToken(header: string | undefined): string {
   if (!header)
     throw new AppError('unauthenticated', 'this needs an Authorization: Bearer <access token> header');
   const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -18,6 +18,7 @@ import type { Logger } from '@wavecast/kit/log';
 import type { Storage } from '@wavecast/kit/storage';
 import type { TokenVerifier } from '@wavecast/kit/tokens';
 import type { uploadsConfigSpec } from './config.ts';
+import { createDirectHttp } from './direct.ts';
 import { ffprober } from './ffprobe.ts';
 import { createUploadsHttp } from './http.ts';
 import { openStaging } from './staging.ts';
@@ -47,6 +48,12 @@ export interface Uploads {
    * with CORS) and returns true; returns false, touching nothing, otherwise.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Answers `POST /v1/videos/{id}/upload-url` and `…/upload-complete` over
+   * HTTP (for a gateway in another process; the token is checked here) and
+   * returns true; false, touching nothing, for anything else.
+   */
+  handleDirect(req: IncomingMessage, res: ServerResponse): boolean;
   /** `POST /v1/videos/{id}/upload-url` (S3 storage): a presigned PUT of the source file. */
   presignUpload(videoId: string, actorId: string, sizeBytes?: number): Promise<DirectUpload>;
   /** `POST /v1/videos/{id}/upload-complete`: judges the file PUT there and announces the outcome. */
@@ -112,8 +119,10 @@ export async function createUploads(deps: UploadsDeps): Promise<Uploads> {
       logger.info({ videoId: data.video_id }, 'deleted the source of a deleted video');
     },
   });
+  const direct = createDirectHttp({ service, verifier: deps.verifier, logger });
   return {
     handle: http.handle,
+    handleDirect: direct,
     presignUpload: (videoId, actorId, sizeBytes) => service.presignUpload(videoId, actorId, sizeBytes),
     completeUpload: (videoId, actorId) => service.completeUpload(videoId, actorId),
     ready: async () => {

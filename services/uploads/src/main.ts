@@ -1,6 +1,6 @@
 /**
  * Composition root of the uploads service run as its own process
- * (`wavecast start uploads`): tus and nothing else on UPLOADS_HTTP_PORT, and
+ * (`wavecast start uploads`): tus and the direct-upload calls on UPLOADS_HTTP_PORT, and
  * /healthz /readyz /metrics on OPS_PORT.
  */
 import http from 'node:http';
@@ -75,9 +75,16 @@ export async function main(): Promise<void> {
   }).catch(fail);
 
   const server = http.createServer((req, res) => {
-    if (uploads.handle(req, res)) return;
+    if (uploads.handle(req, res) || uploads.handleDirect(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'not_found', message: 'only /v1/uploads is served here' } }));
+    res.end(
+      JSON.stringify({
+        error: {
+          code: 'not_found',
+          message: 'only /v1/uploads and POST /v1/videos/{id}/upload-url|upload-complete are served here',
+        },
+      }),
+    );
   });
   // One PATCH may carry gigabytes: no deadline on a whole request (Node's default is 5 minutes).
   server.requestTimeout = 0;

@@ -43,7 +43,11 @@ export interface DirectUpload {
   /** PUT the file here, with its exact size when `size_bytes` was given. */
   url: string;
   method: 'PUT';
+  /** Headers the signature covers besides Host (Content-Length when a size was given). */
+  headers: Record<string, string>;
   expires_at: string;
+  /** The largest file accepted; with a size given, exactly that size is. */
+  max_bytes: number;
 }
 
 export interface UploadedFile {
@@ -161,7 +165,9 @@ export class UploadsService {
     return {
       url: await s3.presignPut(sourceKey, seconds, sizeBytes),
       method: 'PUT',
+      headers: sizeBytes === undefined ? {} : { 'content-length': String(sizeBytes) },
       expires_at: new Date(this.#now().getTime() + seconds * 1000).toISOString(),
+      max_bytes: sizeBytes ?? this.#deps.maxBytes,
     };
   }
 

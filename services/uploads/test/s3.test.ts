@@ -73,7 +73,11 @@ describe('uploads on S3 storage', () => {
     const ada = await world.user();
     const videoId = world.video(ada.id);
     const direct = await instance.uploads.presignUpload(videoId, ada.id, media.clip.length);
-    expect(direct.method).toBe('PUT');
+    expect(direct).toMatchObject({
+      method: 'PUT',
+      headers: { 'content-length': String(media.clip.length) },
+      max_bytes: media.clip.length,
+    });
     const url = new URL(direct.url);
     expect(url.pathname).toBe(`/uploads-test/${world.sourceKey(videoId)}`);
     expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
@@ -144,6 +148,42 @@ describe('uploads on S3 storage', () => {
         { type: 'video.failed.v1', data: expect.objectContaining({ reason: tooLarge.message }) },
       ]),
     );
+  });
+
+  it('serves the same flow over HTTP to a gateway in another process, checking the token', async () => {
+    const [ada, bob] = [await world.user(), await world.user()];
+    const videoId = world.video(ada.id);
+    const call = (action: string, token?: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${instance.port}/v1/videos/${videoId}/${action}`, {
+        method: 'POST',
+        headers: {
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    expect((await call('upload-url')).status).toBe(401);
+    expect((await call('upload-url', bob.token, {})).status).toBe(403);
+    const early = await call('upload-complete', ada.token);
+    expect(early.status).toBe(412);
+    expect(await early.json()).toMatchObject({ error: { code: 'failed_precondition' } });
+    const presigned = await call('upload-url', ada.token, { size_bytes: media.clip.length });
+    expect(presigned.status).toBe(200);
+    const direct = (await presigned.json()) as { url: string; headers: Record<string, string> };
+    expect(direct).toMatchObject({
+      method: 'PUT',
+      headers: { 'content-length': String(media.clip.length) },
+      max_bytes: media.clip.length,
+    });
+    expect((await put(direct.url, media.clip)).status).toBe(200);
+    const done = await call('upload-complete', ada.token);
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ size_bytes: media.clip.length, probe: { width: 640 } });
+    const unknown = await fetch(`http://127.0.0.1:${instance.port}/v1/videos/${newId('vid')}/upload-url`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ada.token}` },
+    });
+    expect(unknown.status).toBe(404);
   });
 
   it('creates tus uploads in the bucket under uploads/.tus/', async () => {

@@ -118,7 +118,7 @@ export async function openWorld(storageUrl: string): Promise<World> {
         logger,
       });
       const server = http.createServer((req, res) => {
-        if (uploads.handle(req, res)) return;
+        if (uploads.handle(req, res) || uploads.handleDirect(req, res)) return;
         res.writeHead(404).end();
       });
       server.requestTimeout = 0;
