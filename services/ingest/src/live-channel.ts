@@ -12,6 +12,8 @@ import { Thumbnailer } from './thumbnails.ts';
 import type { Rendition, Rung } from './transcode/ladder.ts';
 import { LiveTranscoder, type TranscoderOutputs } from './transcode/supervisor.ts';
 
+const THUMBNAIL_HEIGHT = 360;
+
 export interface LiveChannelSettings {
   ffmpegPath: string;
   ladder: Rung[];
@@ -56,11 +58,7 @@ export class LiveChannel {
     this.#log = opts.log;
     this.#publish = opts.publish;
     this.#recorder = opts.settings.record ? new Recorder(opts.storage, opts.sessionId, opts.log) : undefined;
-    this.thumbnails = new Thumbnailer(
-      opts.settings.ffmpegPath,
-      opts.settings.thumbnailSeconds * 1000,
-      opts.log,
-    );
+    this.thumbnails = new Thumbnailer(opts.log);
   }
 
   get publisher(): PublishSession | undefined {
@@ -81,6 +79,7 @@ export class LiveChannel {
       partMs: s.partMs,
       preset: s.preset,
       logger: this.#log,
+      thumbnail: { seconds: s.thumbnailSeconds, height: THUMBNAIL_HEIGHT },
     });
     this.#transcoder = transcoder;
     transcoder.on('outputs', (outputs: TranscoderOutputs) => this.#feed(outputs));
@@ -116,15 +115,16 @@ export class LiveChannel {
       options.keyframeInterval = s.segmentSeconds;
       options.bandwidth = (r.videoKbps + 128) * 1000;
     } else {
-      options.onSegment = (segment: CompletedSegment) => {
-        this.#recorder?.add(segment);
-        this.thumbnails.offer(segment);
-      };
+      if (this.#recorder) {
+        const recorder = this.#recorder;
+        options.onSegment = (segment: CompletedSegment) => recorder.add(segment);
+      }
     }
     return options;
   }
 
   #feed(outputs: TranscoderOutputs): void {
+    if (outputs.thumbnails) this.thumbnails.follow(outputs.thumbnails);
     const layout = outputs.renditions.map((r) => r.name).join(',');
     if (!this.stream || layout !== this.#layout) {
       // First start, or a reconnect with another picture size: a new set of renditions.

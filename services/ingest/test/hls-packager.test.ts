@@ -104,7 +104,10 @@ describe('RenditionPackager segmentation', () => {
     expect(Buffer.concat(parts).equals(p.segmentBytes(100)!)).toBe(true);
     const all = Buffer.concat([p.segmentBytes(100)!, p.segmentBytes(101)!]);
     expect(all.equals(Buffer.concat(fragments.map((f) => f.bytes)))).toBe(true);
-    expect(parts[0]!.buffer).toBe(p.segmentBytes(100)!.buffer);
+    // Parts keep their own memory (a segment is never copied while it is live); the joined
+    // segment is made once and reused while something holds it.
+    expect(parts[0]!.buffer).not.toBe(p.segmentBytes(100)!.buffer);
+    expect(p.segmentBytes(100)).toBe(p.segmentBytes(100));
   });
 
   it('follows a longer publisher GOP: 2 s segments, hints right once the GOP is measured', () => {
@@ -295,6 +298,51 @@ describe('RenditionPackager timing and bandwidth', () => {
       '2025-01-01T00:00:00.733Z',
       '2025-01-01T00:00:01.733Z',
     ]);
+  });
+
+  it('dates segments from the input clock when it is known: capture time, not ffmpeg output time', () => {
+    const { p, tick } = packager({ keyframeInterval: 1 });
+    p.anchorInput(T0 - 900); // ffmpeg's first fragment came out 0.9 s after its input
+    tick(1);
+    feed(p, source({ seconds: 2 }));
+    expect(p.playlist()!.segments.map((s) => s.programDateTime - T0)).toEqual([-900, 100]);
+    // A restart without an input clock is dated from the clock again.
+    p.discontinuity();
+    p.addInit(initSegment('B'));
+    feed(p, source({ seconds: 1 }));
+    expect(p.playlist()!.segments[2]!.programDateTime - T0).toBeCloseTo(1 - 8000 / 30, 2);
+  });
+
+  it('does not believe an input clock later than the output, far earlier, or for another ffmpeg', () => {
+    for (const input of [T0 + 100, T0 - 6_000, T0 - 900]) {
+      const { p } = packager({ keyframeInterval: 1 });
+      p.anchorInput(input);
+      if (input === T0 - 900) {
+        p.addInit(initSegment('B')); // the init of the ffmpeg the clock is about...
+        p.addInit(initSegment('C')); // ...which died before any media: this is another one
+      }
+      feed(p, source({ seconds: 1 }));
+      expect(p.playlist()!.segments[0]!.programDateTime - T0).toBeCloseTo(-8000 / 30, 2);
+    }
+  });
+
+  it('changes its revision with every change the playlists show', () => {
+    const { p } = packager({ keyframeInterval: 1 });
+    const seen = [p.revision];
+    const changed = () => {
+      expect(p.revision).toBeGreaterThan(seen.at(-1)!);
+      seen.push(p.revision);
+    };
+    for (const f of source({ seconds: 1 })) {
+      p.addFragment(f);
+      changed();
+    }
+    p.discontinuity();
+    changed();
+    p.addInit(initSegment('B'));
+    changed();
+    p.end();
+    changed();
   });
 
   it('measures bandwidth and frame rate, and advertises the nominal rate when it is higher', () => {

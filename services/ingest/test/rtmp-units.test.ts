@@ -13,6 +13,19 @@ describe('FLV', () => {
     );
   });
 
+  it('writes the header and trailer around data that has a frame, without copying it', () => {
+    const frame = Buffer.alloc(11 + 2 + 4);
+    const data = frame.subarray(11, 13);
+    data.set(hex('1700'));
+    const tag = encodeFlvTag({ type: 9, timestamp: 0x01020304, data, frame });
+    expect(tag).toBe(frame);
+    expect(tag).toEqual(hex('09 000002 020304 01 000000  1700  0000000d'));
+    // A frame that is not the data's own room is ignored.
+    const other = encodeFlvTag({ type: 9, timestamp: 0x01020304, data: hex('1700'), frame });
+    expect(other).not.toBe(frame);
+    expect(other).toEqual(tag);
+  });
+
   it('reads back what it writes, in any split', () => {
     const tags = [
       { type: 18, timestamp: 0, data: encodeAmf0('onMetaData', { width: 640 }) },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveTranscodeArgs, thumbnailArgs } from '../src/transcode/ffmpeg-args.ts';
+import { liveTranscodeArgs } from '../src/transcode/ffmpeg-args.ts';
 import { defaultLadder, parseLadder, planRenditions } from '../src/transcode/ladder.ts';
 
 describe('planRenditions', () => {
@@ -121,10 +121,38 @@ describe('liveTranscodeArgs', () => {
     ]);
   });
 
-  it('makes one JPEG from a segment for thumbnails', () => {
-    const args = thumbnailArgs(180);
-    expect(args.slice(args.indexOf('-i'), args.indexOf('-i') + 2)).toEqual(['-i', 'pipe:0']);
-    expect(args).toContain('scale=-2:180');
-    expect(args.at(-1)).toBe('pipe:1');
+  it('adds a thumbnail output after the renditions, decoding keyframes only when all are copied', () => {
+    const opts = {
+      segmentSeconds: 1,
+      partMs: 250,
+      preset: 'veryfast',
+      thumbnail: { seconds: 10, height: 360 },
+    };
+    const copied = liveTranscodeArgs(planRenditions({ width: 1280, height: 720 }, defaultLadder, true), opts);
+    expect(copied.slice(4, 6)).toEqual(['-skip_frame', 'nokey']);
+    expect(copied.indexOf('-skip_frame')).toBeLessThan(copied.indexOf('-i'));
+    const thumb = copied.slice(copied.indexOf('pipe:3') + 1);
+    expect(thumb).toEqual([
+      '-map',
+      '0:v:0',
+      '-vf',
+      "select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,10)',scale=-2:360",
+      '-fps_mode',
+      'passthrough',
+      '-an',
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '5',
+      '-flush_packets',
+      '1',
+      '-f',
+      'image2pipe',
+      'pipe:4',
+    ]);
+    // Transcoded rungs need every frame decoded: no skipping then.
+    const ladder = liveTranscodeArgs(planRenditions({ width: 854, height: 480 }, defaultLadder, false), opts);
+    expect(ladder).not.toContain('-skip_frame');
+    expect(ladder.at(-1)).toBe('pipe:5');
   });
 });

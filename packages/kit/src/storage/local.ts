@@ -205,11 +205,12 @@ class LocalStorage implements Storage {
 /** Writes a file and flushes it to disk, creating its directory; fails if it exists. */
 async function writeSynced(path: string, body: Buffer | Uint8Array | string | Readable): Promise<void> {
   let file: FileHandle | undefined;
-  // A concurrent delete may prune the directory between mkdir and open; retry.
+  // The directory usually exists (a recording writes a segment a second into one): open first,
+  // create it only when missing. A concurrent delete may prune it in between; retry.
   for (let attempt = 0; !file; attempt++) {
-    await mkdir(dirname(path), { recursive: true });
+    if (attempt > 0) await mkdir(dirname(path), { recursive: true });
     file = await open(path, 'wx').catch((err: unknown) => {
-      if (isMissing(err) && attempt < 3) return undefined;
+      if (isMissing(err) && attempt < 4) return undefined;
       throw err;
     });
   }

@@ -7,6 +7,7 @@
  * first audio track.
  */
 import { AppError } from '@wavecast/kit/errors';
+import { Slab } from '../slab.ts';
 import { readHeader } from './bmff.ts';
 import { parseMoof, parseMoov, type Track, type TrackDefaults, type TrackRun } from './boxes.ts';
 
@@ -60,6 +61,8 @@ export class Fmp4Parser {
   #moof: { bytes: Buffer; sequenceNumber: number; runs: TrackRun[] } | undefined;
   #skipMdat = false;
   #prefix: Buffer[] = [];
+  /** Fragments, kept for the DVR window and dropped in the order they came. */
+  readonly #slab = new Slab(1024 * 1024);
 
   constructor(handlers: Fmp4Handlers, options: Fmp4ParserOptions = {}) {
     this.#handlers = handlers;
@@ -105,7 +108,8 @@ export class Fmp4Parser {
         return;
       }
       if (this.#buffered < size) return;
-      this.#box(type, this.#take(size));
+      if (type === 'mdat') this.#onMdat(size);
+      else this.#box(type, this.#take(size));
     }
   }
 
@@ -133,9 +137,6 @@ export class Fmp4Parser {
         return;
       case 'moof':
         this.#onMoof(box);
-        return;
-      case 'mdat':
-        this.#onMdat(box);
         return;
       default:
         if (prefixBoxes.has(type) && this.#prefix.length < 16) this.#prefix.push(Buffer.from(box));
@@ -171,11 +172,13 @@ export class Fmp4Parser {
     }
   }
 
-  #onMdat(box: Buffer): void {
+  /** The `mdat` of `size` bytes at the front of the buffer completes a fragment. */
+  #onMdat(size: number): void {
     const moof = this.#moof;
     const init = this.#init;
     this.#moof = undefined;
     if (!moof || !init) {
+      this.#skip(size);
       if (!this.#skipMdat) this.#error('mdat without a moof; dropped');
       this.#skipMdat = false;
       return;
@@ -185,7 +188,13 @@ export class Fmp4Parser {
     const primary = moof.runs.find((r) => r.trackId === primaryId);
     const timed = primary ?? moof.runs[0];
     const timescale = init.tracks.find((t) => t.id === timed?.trackId)?.timescale ?? 1;
-    const bytes = Buffer.concat([...this.#prefix, moof.bytes, box]);
+    // The fragment's one copy: prefix, moof and the mdat straight out of the pipe's chunks.
+    const head = [...this.#prefix, moof.bytes];
+    const headSize = head.reduce((sum, b) => sum + b.length, 0);
+    const bytes = this.#slab.alloc(headSize + size);
+    let at = 0;
+    for (const b of head) at += b.copy(bytes, at);
+    this.#takeInto(bytes, at, size);
     this.#prefix = [];
     this.#handlers.fragment({
       bytes,
@@ -212,23 +221,32 @@ export class Fmp4Parser {
 
   /** Removes and returns exactly `n` buffered bytes (a view when they lie in one chunk). */
   #take(n: number): Buffer {
-    this.#buffered -= n;
     const first = this.#chunks[0]!;
     if (first.length >= n) {
+      this.#buffered -= n;
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    return this.#takeInto(Buffer.allocUnsafe(n), 0, n);
+  }
+
+  /** Removes `n` buffered bytes, copying them into `out` at `offset` (or nowhere). */
+  #takeInto<T extends Buffer | undefined>(out: T, offset: number, n: number): T {
+    this.#buffered -= n;
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[0]!;
       const used = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, used);
+      if (out) chunk.copy(out, offset + filled, 0, used);
       filled += used;
       if (used === chunk.length) this.#chunks.shift();
       else this.#chunks[0] = chunk.subarray(used);
     }
     return out;
+  }
+
+  #skip(n: number): void {
+    this.#takeInto(undefined, 0, n);
   }
 }

@@ -15,9 +15,10 @@ export interface Part {
 
 export interface Segment extends PlaylistSegment {
   discontinuitySequence: number;
+  /** The parts listed and served; emptied for segments far enough from the live edge. */
   parts: Part[];
-  /** Concatenated parts, once complete. */
-  bytes: Buffer | undefined;
+  /** The media once complete (joined on demand from the parts' buffers; see SegmentData). */
+  readonly bytes: Buffer | undefined;
   size: number;
   /** Primary-track samples, and the seconds they span (fragments without any are left out). */
   frames: number;
@@ -28,6 +29,49 @@ export type NewSegment = Pick<
   Segment,
   'msn' | 'initId' | 'discontinuity' | 'discontinuitySequence' | 'programDateTime'
 >;
+
+/**
+ * A segment is kept as the buffers of its parts, never concatenated into a
+ * buffer of its own: that copy of every byte, into fresh memory held for the
+ * whole DVR window, was the packager's largest cost. `bytes` joins them when a
+ * whole segment is asked for (a player without LL-HLS, a recording) and keeps
+ * the result only as long as something else holds it.
+ */
+class SegmentData implements Segment {
+  msn: number;
+  initId: number;
+  discontinuity: boolean;
+  discontinuitySequence: number;
+  programDateTime: number;
+  complete = false;
+  duration = 0;
+  parts: Part[] = [];
+  size = 0;
+  frames = 0;
+  frameTime = 0;
+  /** Every part's bytes, in order, for the segment's whole life. */
+  readonly chunks: Buffer[] = [];
+  #joined: WeakRef<Buffer> | undefined;
+
+  constructor(fields: NewSegment) {
+    this.msn = fields.msn;
+    this.initId = fields.initId;
+    this.discontinuity = fields.discontinuity;
+    this.discontinuitySequence = fields.discontinuitySequence;
+    this.programDateTime = fields.programDateTime;
+  }
+
+  get bytes(): Buffer | undefined {
+    if (!this.complete) return undefined;
+    if (this.chunks.length === 1) return this.chunks[0];
+    let joined = this.#joined?.deref();
+    if (!joined) {
+      joined = Buffer.concat(this.chunks, this.size);
+      this.#joined = new WeakRef(joined);
+    }
+    return joined;
+  }
+}
 
 export interface Measure {
   bits: number;
@@ -40,8 +84,8 @@ export interface Measure {
 
 export class SegmentWindow {
   readonly #windowSeconds: number;
-  #complete: Segment[] = [];
-  #open: Segment | undefined;
+  #complete: SegmentData[] = [];
+  #open: SegmentData | undefined;
 
   constructor(windowSeconds: number) {
     this.#windowSeconds = windowSeconds;
@@ -61,16 +105,7 @@ export class SegmentWindow {
   }
 
   start(fields: NewSegment): Segment {
-    const base = {
-      complete: false,
-      duration: 0,
-      parts: [],
-      bytes: undefined,
-      size: 0,
-      frames: 0,
-      frameTime: 0,
-    };
-    this.#open = { ...fields, ...base };
+    this.#open = new SegmentData(fields);
     return this.#open;
   }
 
@@ -79,6 +114,7 @@ export class SegmentWindow {
     if (!segment) throw new Error('no open segment');
     const full: Part = { ...part, msn: segment.msn, index: segment.parts.length };
     segment.parts.push(full);
+    segment.chunks.push(part.bytes);
     segment.duration += part.duration;
     segment.size += part.bytes.length;
     if (samples > 0) {
@@ -96,17 +132,6 @@ export class SegmentWindow {
     const segment = this.#open;
     if (!segment) return undefined;
     this.#open = undefined;
-    // One buffer per segment; parts become views of it, so serving both costs nothing extra.
-    const bytes = Buffer.concat(
-      segment.parts.map((p) => p.bytes),
-      segment.size,
-    );
-    let offset = 0;
-    for (const part of segment.parts) {
-      part.bytes = bytes.subarray(offset, offset + part.bytes.length);
-      offset += part.bytes.length;
-    }
-    segment.bytes = bytes;
     segment.complete = true;
     const segments = this.#complete;
     segments.push(segment);

@@ -4,6 +4,7 @@
  * compressed against the previous message of the same chunk stream (fmt 0-3).
  */
 import { AppError } from '@wavecast/kit/errors';
+import { Slab } from '../slab.ts';
 
 export interface RtmpMessage {
   /** Chunk stream id the message travelled on. */
@@ -14,7 +15,16 @@ export interface RtmpMessage {
   /** Milliseconds, 32-bit, wrapping. */
   timestamp: number;
   payload: Buffer;
+  /**
+   * The payload's own allocation: `payload` with FRAME_HEAD bytes before it and FRAME_TAIL after,
+   * free for the FLV tag header and trailer, so a media message becomes a tag without a copy.
+   */
+  frame: Buffer;
 }
+
+/** Room around each message body for an FLV tag header (11 bytes) and PreviousTagSize (4). */
+export const FRAME_HEAD = 11;
+export const FRAME_TAIL = 4;
 
 export const DEFAULT_CHUNK_SIZE = 128;
 const MAX_CHUNK_SIZE = 0x7fffffff;
@@ -23,6 +33,9 @@ const TYPE_SET_CHUNK_SIZE = 1;
 const TYPE_ABORT = 2;
 /** Legitimate encoders use a handful (2, 3, 4, 5, 6, 8); state per chunk stream is what is bounded. */
 const MAX_CHUNK_STREAMS = 64;
+/** Basic header (3) + message header (11) + extended timestamp (4). */
+const MAX_HEADER_BYTES = 18;
+const EMPTY = Buffer.alloc(0);
 
 export function protocolError(message: string): AppError {
   return new AppError('invalid_argument', message);
@@ -40,8 +53,9 @@ interface ChunkStream {
   /** The last fmt 0-2 header carried an extended timestamp, so fmt 3 chunks carry it too. */
   extended: boolean;
   extendedValue: number;
-  /** Message being reassembled, allocated at its first chunk. */
+  /** Message being reassembled, allocated at its first chunk (a view of `frame`). */
   body: Buffer | undefined;
+  frame: Buffer | undefined;
   received: number;
 }
 
@@ -62,11 +76,13 @@ export interface ChunkReaderOptions {
 export class ChunkReader {
   #chunkSize = DEFAULT_CHUNK_SIZE;
   #streams = new Map<number, ChunkStream>();
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   /** Chunk whose data is being read, and how much of it is left. */
   #current: ChunkStream | undefined;
   #remaining = 0;
   #buffered = 0;
+  /** Message bodies: a 3 Mb/s publisher sends ~75 a second, each gone once ffmpeg has it. */
+  readonly #slab = new Slab(256 * 1024);
   readonly #maxMessageBytes: number;
   readonly #maxBufferedBytes: number;
 
@@ -81,9 +97,20 @@ export class ChunkReader {
   }
 
   push(data: Buffer): RtmpMessage[] {
-    const buf = this.#pending.length > 0 ? Buffer.concat([this.#pending, data]) : data;
     const out: RtmpMessage[] = [];
+    const buf = data;
     let pos = 0;
+    if (this.#pending.length > 0) {
+      // Complete the partial header with just the bytes it needs; never copy the whole read.
+      const joined = Buffer.concat([this.#pending, data.subarray(0, MAX_HEADER_BYTES)]);
+      const next = this.#readHeader(joined, 0);
+      if (next < 0) {
+        this.#pending = joined;
+        return out;
+      }
+      this.#pending = EMPTY;
+      pos = next - (joined.length - Math.min(data.length, MAX_HEADER_BYTES));
+    }
     for (;;) {
       if (this.#current === undefined) {
         const next = this.#readHeader(buf, pos);
@@ -100,8 +127,8 @@ export class ChunkReader {
       this.#current = undefined;
       if (stream.received === stream.length) this.#complete(stream, out);
     }
-    // Copy the few leftover bytes so the (large) socket buffer is not retained.
-    this.#pending = Buffer.from(buf.subarray(pos));
+    // Copy the few leftover bytes (a partial header) so the (large) socket buffer is not retained.
+    this.#pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : EMPTY;
     return out;
   }
 
@@ -166,6 +193,7 @@ export class ChunkReader {
       extended: false,
       extendedValue: 0,
       body: undefined,
+      frame: undefined,
       received: 0,
     };
     this.#streams.set(csid, stream);
@@ -199,13 +227,17 @@ export class ChunkReader {
       throw protocolError('too many bytes in partially received messages');
     }
     this.#buffered += stream.length;
-    stream.body = Buffer.allocUnsafe(stream.length);
+    stream.frame = this.#slab.alloc(FRAME_HEAD + stream.length + FRAME_TAIL);
+    stream.frame.fill(0, 0, FRAME_HEAD).fill(0, FRAME_HEAD + stream.length); // no stale memory
+    stream.body = stream.frame.subarray(FRAME_HEAD, FRAME_HEAD + stream.length);
     stream.received = 0;
   }
 
   #complete(stream: ChunkStream, out: RtmpMessage[]): void {
     const payload = stream.body!;
+    const frame = stream.frame!;
     stream.body = undefined;
+    stream.frame = undefined;
     this.#buffered -= stream.length;
     if (stream.typeId === TYPE_SET_CHUNK_SIZE) {
       if (payload.length < 4) throw protocolError('short Set Chunk Size');
@@ -218,6 +250,7 @@ export class ChunkReader {
       if (aborted?.body !== undefined) {
         this.#buffered -= aborted.length;
         aborted.body = undefined;
+        aborted.frame = undefined;
       }
     } else {
       out.push({
@@ -226,6 +259,7 @@ export class ChunkReader {
         streamId: stream.streamId,
         timestamp: stream.timestamp,
         payload,
+        frame,
       });
     }
   }

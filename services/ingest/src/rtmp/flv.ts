@@ -14,6 +14,8 @@ export interface FlvTag {
   /** Milliseconds, 32-bit. */
   timestamp: number;
   data: Buffer;
+  /** `data`'s own allocation with room for the tag header before and PreviousTagSize after (see RtmpMessage). */
+  frame?: Buffer;
 }
 
 const TAG_HEADER_SIZE = 11;
@@ -24,16 +26,22 @@ export function flvHeader(): Buffer {
   return Buffer.of(0x46, 0x4c, 0x56, 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0);
 }
 
-/** One tag with its trailing PreviousTagSize. */
+/** One tag with its trailing PreviousTagSize: written around the data in place when it has a frame. */
 export function encodeFlvTag(tag: FlvTag): Buffer {
   if (tag.data.length > MAX_TAG_DATA) throw new RangeError('FLV tag data over 16 MiB');
-  const out = Buffer.allocUnsafe(TAG_HEADER_SIZE + tag.data.length + 4);
+  const size = TAG_HEADER_SIZE + tag.data.length + 4;
+  const framed =
+    tag.frame !== undefined &&
+    tag.frame.length === size &&
+    tag.frame.buffer === tag.data.buffer &&
+    tag.frame.byteOffset + TAG_HEADER_SIZE === tag.data.byteOffset;
+  const out = framed ? tag.frame! : Buffer.allocUnsafe(size);
   out[0] = tag.type;
   out.writeUIntBE(tag.data.length, 1, 3);
   out.writeUIntBE(tag.timestamp & 0xffffff, 4, 3);
   out[7] = (tag.timestamp >>> 24) & 0xff;
   out.writeUIntBE(0, 8, 3);
-  tag.data.copy(out, TAG_HEADER_SIZE);
+  if (!framed) tag.data.copy(out, TAG_HEADER_SIZE);
   out.writeUInt32BE(TAG_HEADER_SIZE + tag.data.length, TAG_HEADER_SIZE + tag.data.length);
   return out;
 }

@@ -120,7 +120,7 @@ export class PublishFlow {
       const body = scriptTagBody(amf0);
       if (body) this.#deliver({ type: FlvTagType.Script, timestamp: msg.timestamp, data: body });
     } else {
-      this.#deliver({ type: msg.typeId, timestamp: msg.timestamp, data: msg.payload });
+      this.#deliver({ type: msg.typeId, timestamp: msg.timestamp, data: msg.payload, frame: msg.frame });
     }
   }
 

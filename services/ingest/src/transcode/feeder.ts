@@ -15,15 +15,15 @@ export class FlvPrimer {
   /** Records configuration tags; returns true for tags that are configuration (not media). */
   observe(tag: FlvTag): boolean {
     if (tag.type === 'script') {
-      this.#metadata ??= tag;
+      this.#metadata ??= own(tag);
       return true;
     }
     if (isVideoConfig(tag)) {
-      this.#videoConfig = tag;
+      this.#videoConfig = own(tag);
       return true;
     }
     if (isAudioConfig(tag)) {
-      this.#audioConfig = tag;
+      this.#audioConfig = own(tag);
       return true;
     }
     return false;
@@ -44,6 +44,12 @@ export class FlvPrimer {
     for (const tag of [this.#metadata, this.#videoConfig, this.#audioConfig]) if (tag) parts.push(tag.raw);
     return Buffer.concat(parts);
   }
+}
+
+/** A copy of a tag kept for the whole session, so it does not pin the chunk it was read from. */
+function own(tag: FlvTag): FlvTag {
+  const raw = Buffer.from(tag.raw);
+  return { ...tag, raw, data: raw.subarray(raw.length - 4 - tag.data.length, raw.length - 4) };
 }
 
 /** Passes media tags on once a keyframe has been seen (used right after a restart). */

@@ -11,6 +11,13 @@ export interface LiveArgsOptions {
   partMs: number;
   /** x264 preset for transcoded renditions. */
   preset: string;
+  /** A JPEG of the picture every `seconds`, `height` pixels high, on the fd after the renditions'. */
+  thumbnail?: ThumbnailOptions;
+}
+
+export interface ThumbnailOptions {
+  seconds: number;
+  height: number;
 }
 
 /** fMP4 to a pipe, one fragment per part, flushed as soon as it is complete. */
@@ -62,15 +69,46 @@ function renditionArgs(r: Rendition, opts: LiveArgsOptions): string[] {
 }
 
 /**
+ * JPEGs on a pipe (one after the other): the first frame, then the first
+ * frame at least `seconds` later, each time. The caller decodes keyframes
+ * only when nothing else needs the decoder (see liveTranscodeArgs).
+ */
+function thumbnailOutput(fd: number, t: ThumbnailOptions): string[] {
+  return [
+    '-map',
+    '0:v:0',
+    '-vf',
+    `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${t.seconds})',scale=-2:${t.height}`,
+    '-fps_mode',
+    'passthrough',
+    '-an',
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    '5',
+    // Each picture as soon as it is encoded, not when 32 KB have piled up.
+    '-flush_packets',
+    '1',
+    '-f',
+    'image2pipe',
+    `pipe:${fd}`,
+  ];
+}
+
+/**
  * One ffmpeg for a live stream: FLV on stdin, one fMP4 stream per rendition on
- * fd 3, 4, … in the order of `renditions`.
+ * fd 3, 4, … in the order of `renditions`, then the thumbnails (if asked) on
+ * the next fd.
  */
 export function liveTranscodeArgs(renditions: Rendition[], opts: LiveArgsOptions): string[] {
+  // With every rendition copied, the decoder serves only the thumbnails: keyframes are enough.
+  const keyframesOnly = opts.thumbnail && renditions.every((r) => r.kind === 'passthrough');
   const args = [
     '-hide_banner',
     '-nostdin',
     '-loglevel',
     'warning',
+    ...(keyframesOnly ? ['-skip_frame', 'nokey'] : []),
     // Not +nobuffer: it drops what probing read and stretches the first video frame.
     '-probesize',
     '64k',
@@ -84,30 +122,6 @@ export function liveTranscodeArgs(renditions: Rendition[], opts: LiveArgsOptions
   renditions.forEach((r, i) => {
     args.push(...renditionArgs(r, opts), ...fmp4Output(3 + i, opts.partMs));
   });
+  if (opts.thumbnail) args.push(...thumbnailOutput(3 + renditions.length, opts.thumbnail));
   return args;
-}
-
-/** One JPEG of the first frame of an fMP4 segment (init + media on stdin), scaled to `height`. */
-export function thumbnailArgs(height: number): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-f',
-    'mp4',
-    '-i',
-    'pipe:0',
-    '-frames:v',
-    '1',
-    '-vf',
-    `scale=-2:${height}`,
-    '-q:v',
-    '5',
-    '-f',
-    'image2',
-    '-c:v',
-    'mjpeg',
-    'pipe:1',
-  ];
 }

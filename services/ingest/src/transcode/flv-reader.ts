@@ -10,7 +10,7 @@ export interface FlvTag {
   timestamp: number;
   /** The tag payload. */
   data: Buffer;
-  /** The whole tag as it appeared in the stream, with its trailing PreviousTagSize. */
+  /** The whole tag as it appeared in the stream, with its trailing PreviousTagSize (a view of the chunk). */
   raw: Buffer;
 }
 
@@ -49,7 +49,8 @@ export class FlvReader {
       const timestamp = (this.#buffer.readUIntBE(offset + 4, 3) | (this.#buffer[offset + 7]! << 24)) >>> 0;
       const type = TAG_TYPES[typeByte];
       if (type) {
-        const raw = Buffer.from(this.#buffer.subarray(offset, offset + total));
+        // A view, not a copy: chunks are not reused; whoever keeps a tag for long copies it (FlvPrimer).
+        const raw = this.#buffer.subarray(offset, offset + total);
         tags.push({ type, timestamp, data: raw.subarray(11, 11 + size), raw });
       }
       offset += total;

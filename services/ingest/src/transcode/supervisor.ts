@@ -10,9 +10,14 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '@wavecast/kit/log';
 import { avcConfigDimensions } from './avc.ts';
 import { FlvPrimer, KeyframeGate } from './feeder.ts';
-import { liveTranscodeArgs } from './ffmpeg-args.ts';
+import { liveTranscodeArgs, type ThumbnailOptions } from './ffmpeg-args.ts';
 import { avcConfig, FlvReader, type FlvTag } from './flv-reader.ts';
 import { planRenditions, type Rendition, type Rung } from './ladder.ts';
+
+/** FLV queued for ffmpeg's stdin beyond this pauses the publisher (a socket's 16 KB would pause at every keyframe). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+/** Longest a tag waits to be written to ffmpeg with the next ones. */
+const BATCH_MS = 20;
 
 export interface TranscoderOptions {
   ffmpegPath: string;
@@ -24,6 +29,8 @@ export interface TranscoderOptions {
   logger: Logger;
   /** No output from ffmpeg for this long while input flows: kill and restart (default 10 s). */
   stallTimeoutMs?: number;
+  /** ffmpeg also renders JPEGs of the picture (`TranscoderOutputs.thumbnails`). */
+  thumbnail?: ThumbnailOptions;
 }
 
 export interface TranscoderOutputs {
@@ -32,6 +39,8 @@ export interface TranscoderOutputs {
   streams: Readable[];
   /** 0 for the first ffmpeg, +1 per restart: a new generation is a discontinuity. */
   generation: number;
+  /** JPEGs one after the other, when asked for; must be read, or ffmpeg stops. */
+  thumbnails: Readable | undefined;
 }
 
 /**
@@ -44,6 +53,8 @@ export class LiveTranscoder extends EventEmitter {
   readonly #primer = new FlvPrimer();
   readonly #gate = new KeyframeGate();
   #pending: FlvTag[] = [];
+  #batch: Buffer[] = [];
+  #batchTimer: NodeJS.Timeout | undefined;
   #renditions: Rendition[] | undefined;
   #child: ChildProcess | undefined;
   #generation = -1;
@@ -135,9 +146,24 @@ export class LiveTranscoder extends EventEmitter {
   }
 
   #write(tag: FlvTag): void {
+    if (!this.#child?.stdin || !this.#gate.admits(tag)) return;
+    // Tags go to the pipe in batches: a write to a pipe costs far more than its bytes (~75 tags
+    // a second per stream, each a system call and a wake-up of ffmpeg, was a quarter of the main
+    // thread at 30 streams). A batch waits at most BATCH_MS, less than a frame.
+    this.#batch.push(tag.raw);
+    this.#batchTimer ??= setTimeout(() => this.#flush(), BATCH_MS);
+  }
+
+  #flush(): void {
+    this.#batchTimer = undefined;
     const stdin = this.#child?.stdin;
-    if (!stdin || !this.#gate.admits(tag)) return;
-    if (!stdin.write(tag.raw) && this.#input && !this.#input.isPaused()) {
+    const batch = this.#batch;
+    this.#batch = [];
+    if (!stdin || batch.length === 0) return;
+    stdin.cork();
+    for (const raw of batch) stdin.write(raw);
+    stdin.uncork(); // one writev
+    if (stdin.writableLength > MAX_QUEUED_BYTES && this.#input && !this.#input.isPaused()) {
       // ffmpeg is behind: stop reading the publisher until it catches up.
       this.#input.pause();
       stdin.once('drain', () => this.#input?.resume());
@@ -147,11 +173,13 @@ export class LiveTranscoder extends EventEmitter {
   #spawn(): void {
     const renditions = this.#renditions!;
     const args = liveTranscodeArgs(renditions, this.#opts);
-    const stdio: ('pipe' | 'ignore')[] = ['pipe', 'ignore', 'pipe', ...renditions.map(() => 'pipe' as const)];
+    const pipes = renditions.length + (this.#opts.thumbnail ? 1 : 0);
+    const stdio: ('pipe' | 'ignore')[] = ['pipe', 'ignore', 'pipe', ...Array<'pipe'>(pipes).fill('pipe')];
     const child = spawn(this.#opts.ffmpegPath, args, { stdio });
     this.#child = child;
     this.#generation++;
     this.#gate.reset();
+    this.#batch = []; // tags meant for the previous ffmpeg
     this.#lastOutput = Date.now();
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -167,6 +195,8 @@ export class LiveTranscoder extends EventEmitter {
       });
       s.on('error', () => undefined);
     }
+    const thumbnails = this.#opts.thumbnail ? (child.stdio[3 + renditions.length] as Readable) : undefined;
+    thumbnails?.on('error', () => undefined);
     child.on('error', (err) => this.#opts.logger.error({ err }, 'ffmpeg could not be started'));
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined;
@@ -183,7 +213,8 @@ export class LiveTranscoder extends EventEmitter {
         if (!this.#stopped) this.#spawn();
       }, delay);
     });
-    this.emit('outputs', { renditions, streams, generation: this.#generation } satisfies TranscoderOutputs);
+    const outputs: TranscoderOutputs = { renditions, streams, generation: this.#generation, thumbnails };
+    this.emit('outputs', outputs);
   }
 
   /** Kills the current ffmpeg; it is restarted like after a crash. */
@@ -196,6 +227,8 @@ export class LiveTranscoder extends EventEmitter {
     this.#stopped = true;
     clearInterval(this.#stallTimer);
     clearTimeout(this.#restartTimer);
+    clearTimeout(this.#batchTimer);
+    this.#flush(); // the last tags, before EOF
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
