@@ -164,6 +164,14 @@ describe('live streaming', () => {
       }, 30_000);
       await legacy.close();
 
+      // A delta update (what hls.js asked for meanwhile) leaves out what the player already has.
+      const full = parsePlaylist(String((await api.get(mediaPath)).body));
+      expect(full.serverControl.canSkipUntil).toBeGreaterThanOrEqual(6 * full.targetDuration);
+      const delta = parsePlaylist(String((await api.get(`${mediaPath}?_HLS_skip=YES`)).body));
+      expect(delta.skip.skippedSegments).toBeGreaterThan(0);
+      expect(delta.segments.length).toBeLessThan(full.segments.length);
+      expect(delta.segments[0].map.uri).toMatch(/^init-\d+\.mp4$/);
+
       // The directory shows the viewer and a thumbnail.
       await eventually(async () => {
         const entry = (await api.get('/v1/live')).body.channels.find((c: any) => c.name === s.name);

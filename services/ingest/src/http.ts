@@ -59,7 +59,8 @@ export function createLiveHttp(ingest: IngestService): LiveHttp {
     const playlist = PLAYLIST.exec(path);
     if (playlist && method === 'GET') {
       ingest.viewers.seen(playlist[1]!, viewer.address, viewer.userAgent);
-      await ingest.waitForStream(playlist[1]!, STARTUP_WAIT_MS, signal);
+      if (!ingest.streams.has(playlist[1]!))
+        await ingest.waitForStream(playlist[1]!, STARTUP_WAIT_MS, signal);
     }
     return origin.handle(method, url, signal);
   };
@@ -76,7 +77,10 @@ export function createLiveHttp(ingest: IngestService): LiveHttp {
         userAgent: req.headers['user-agent'] ?? '',
       };
       const ac = new AbortController();
-      res.on('close', () => ac.abort());
+      // 'close' also follows every completed response: only a client gone before the end is an abort.
+      res.once('close', () => {
+        if (!res.writableFinished) ac.abort();
+      });
       handle(req.method ?? 'GET', req.url ?? '/', viewer, ac.signal).then(
         (out) => {
           if (!out) {

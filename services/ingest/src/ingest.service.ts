@@ -144,6 +144,9 @@ export class IngestService {
   }
 
   #publishStream(name: string, stream: LiveStream): void {
+    // A stream is published as its first ffmpeg starts, fed from the publisher's first media tag,
+    // which has just arrived: media time 0, so program date-time tells when the input arrived.
+    stream.anchorInput(Date.now());
     this.streams.set(name, stream);
     const waiters = this.#streamWaiters.get(name);
     this.#streamWaiters.delete(name);

@@ -318,6 +318,60 @@ describe('HLS origin', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
   });
 
+  it('renders each playlist once per change and serves that rendering until the next', async () => {
+    hd.push(5);
+    sd.push(5);
+    const url = '/live/demo/720p/index.m3u8';
+    const first = (await origin.handle('GET', url))!;
+    expect((await origin.handle('GET', url))!.body).toBe(first.body); // the same Buffer
+    expect(first.headers['content-length']).toBe(String((first.body as Buffer).length));
+    sd.push(1); // another rendition moved on: its rendition report changes
+    const report = (await origin.handle('GET', url))!;
+    expect(report.body).not.toBe(first.body);
+    expect(String(report.body)).toContain('URI="../360p/index.m3u8",LAST-MSN=101,LAST-PART=1\n');
+    hd.push(1);
+    const part = String((await origin.handle('GET', url))!.body);
+    expect(part).toContain('URI="part-101.1.m4s"\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-101.2.m4s"\n');
+    const head = (await origin.handle('HEAD', url))!;
+    expect([head.body, head.headers['content-length']]).toEqual(['', String(Buffer.byteLength(part))]);
+
+    const master = (await origin.handle('GET', '/live/demo/master.m3u8'))!;
+    expect((await origin.handle('GET', '/live/demo/master.m3u8'))!.body).toBe(master.body);
+    hd.push(3); // segment 101 completes: measured bandwidth may change
+    expect((await origin.handle('GET', '/live/demo/master.m3u8'))!.body).not.toBe(master.body);
+    stream.end();
+    expect(String((await origin.handle('GET', url))!.body)).toContain('\n#EXT-X-ENDLIST\n');
+  });
+
+  it('wakes blocked reloads with a playlist that has what they waited for', async () => {
+    hd.push(2);
+    await origin.handle('GET', '/live/demo/720p/index.m3u8'); // cached before the part arrives
+    const url = '/live/demo/720p/index.m3u8?_HLS_msn=100&_HLS_part=2';
+    const blocked = [1, 2, 3].map(() => origin.handle('GET', url));
+    await vi.waitFor(() => expect(stream.rendition('720p').waiting).toBe(3));
+    hd.push(1);
+    const answers = await Promise.all(blocked);
+    for (const answer of answers) {
+      expect(String(answer!.body)).toContain('URI="part-100.2.m4s"');
+      expect(answer!.body).toBe(answers[0]!.body); // rendered once for the three
+    }
+  });
+
+  it('aborts a request only when its client goes away before the response', async () => {
+    const abort = vi.spyOn(AbortController.prototype, 'abort');
+    try {
+      hd.push(5);
+      for (const path of ['720p/index.m3u8', '720p/part-100.0.m4s', 'master.m3u8', 'nope/index.m3u8']) {
+        await (await get(`/live/demo/${path}`)).arrayBuffer();
+      }
+      await (await get('/live/demo/720p/index.m3u8', { method: 'HEAD' })).arrayBuffer();
+      await delay(20);
+      expect(abort).not.toHaveBeenCalled();
+    } finally {
+      abort.mockRestore();
+    }
+  });
+
   it('can be mounted anywhere through handle(method, url)', async () => {
     const custom = createHlsOrigin({ streams, prefix: '/hls' });
     expect(await custom.handle('GET', '/live/demo/master.m3u8')).toBeUndefined();

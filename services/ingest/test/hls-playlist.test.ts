@@ -67,7 +67,7 @@ describe('renderMediaPlaylist', () => {
       mediaSequence: 10,
       discontinuitySequence: 4,
       partTargetDuration: 0.267,
-      serverControl: { canBlockReload: true, partHoldBack: 0.801, holdBack: 3 },
+      serverControl: { canBlockReload: true, canSkipUntil: 6, partHoldBack: 0.801, holdBack: 3 },
       renditionReports: [{ uri: '../360p/index.m3u8', lastMsn: 14, lastPart: 1 }],
     });
     expect(manifest.endList).toBeUndefined();
@@ -92,7 +92,7 @@ describe('renderMediaPlaylist', () => {
       '#EXTM3U',
       '#EXT-X-VERSION:9',
       '#EXT-X-TARGETDURATION:1',
-      '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.801,HOLD-BACK=3',
+      '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=6,PART-HOLD-BACK=0.801,HOLD-BACK=3',
       '#EXT-X-PART-INF:PART-TARGET=0.267',
       '#EXT-X-MEDIA-SEQUENCE:10',
       '#EXT-X-DISCONTINUITY-SEQUENCE:4',
@@ -135,6 +135,48 @@ describe('renderMediaPlaylist', () => {
       'seg-13.m4s',
     ]);
     expect(manifest.preloadSegment).toBeUndefined();
+  });
+
+  it('skips the segments older than CAN-SKIP-UNTIL in a delta update', () => {
+    const segments = [
+      ...[10, 11].map((msn) => segment(msn)),
+      ...[12, 13, 14, 15, 16].map((msn) => segment(msn, { discontinuity: msn === 12, initId: 12 })),
+      ...[17, 18, 19, 20, 21].map((msn) => segment(msn, { discontinuity: msn === 17, initId: 17 })),
+      segment(22, { initId: 17, complete: false, duration: 0.53334, parts: fourParts.slice(0, 2) }),
+    ];
+    const full = playlist({ segments, partsFrom: 19, preloadHint: { msn: 22, part: 2 } });
+    const text = renderMediaPlaylist(full, [], true);
+    const { manifest, warnings } = parse(text);
+    expect(warnings).toEqual([]);
+    // 12.5 s listed; the segments ending 6 s or more before the end are skipped: 10 to 15.
+    expect(manifest).toMatchObject({
+      mediaSequence: 10,
+      discontinuitySequence: 4,
+      skip: { skippedSegments: 6 },
+    });
+    expect(manifest.segments.map((s: any) => [s.uri, s.map.uri, s.discontinuity ?? false])).toEqual([
+      ['seg-16.m4s', 'init-12.mp4', false],
+      ['seg-17.m4s', 'init-17.mp4', true],
+      ...[18, 19, 20, 21].map((msn) => [`seg-${msn}.m4s`, 'init-17.mp4', false]),
+    ]);
+    expect(manifest.preloadSegment.preloadHints).toEqual([{ type: 'PART', uri: 'part-22.2.m4s' }]);
+    expect(text).toContain(
+      '#EXT-X-DISCONTINUITY-SEQUENCE:4\n#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n#EXT-X-MAP:URI="init-12.mp4"\n',
+    );
+    // The rest is the full playlist's text.
+    expect(renderMediaPlaylist(full)).toContain(text.slice(text.indexOf('#EXT-X-PROGRAM-DATE-TIME')));
+    // Nothing to skip in a short playlist: the delta update is the whole playlist.
+    expect(renderMediaPlaylist(playlist(), [], true)).toBe(renderMediaPlaylist(playlist()));
+  });
+
+  it('renders a complete segment once, and again only if it changed', () => {
+    const segments = [segment(10, { parts: [] }), segment(11, { parts: [] })];
+    const first = renderMediaPlaylist(playlist({ segments, partsFrom: 99 }));
+    expect(renderMediaPlaylist(playlist({ segments, partsFrom: 99 }))).toBe(first);
+    (segments[1] as { duration: number }).duration = 1.5;
+    expect(renderMediaPlaylist(playlist({ segments, partsFrom: 99 }))).toContain(
+      '#EXTINF:1.5,\nseg-11.m4s\n',
+    );
   });
 
   it('keeps durations exact to 5 decimals and the target duration an integer', () => {

@@ -34,7 +34,8 @@ const PAGE = `<!doctype html>
   window.events = [];
   window.play = (url, config) => {
     const video = document.getElementById('v');
-    const hls = new Hls(Object.assign({ lowLatencyMode: true, backBufferLength: 30 }, config || {}));
+    // The configuration the README recommends for live streams.
+    const hls = new Hls(Object.assign({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 }, config || {}));
     window.hls = hls;
     hls.on(Hls.Events.ERROR, (_e, d) => window.events.push({ type: 'error', fatal: d.fatal, details: d.details }));
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => window.events.push({ type: 'level', level: d.level }));
@@ -108,7 +109,7 @@ export class PlayerHarness {
     this.#browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   }
 
-  /** Opens a page that plays `url` with hls.js (low-latency mode unless overridden). */
+  /** Opens a page that plays `url` with hls.js (low-latency mode with catch-up unless overridden). */
   async play(url: string, hlsConfig: Record<string, unknown> = {}): Promise<Page> {
     const page = await this.#browser!.newPage();
     await page.goto(this.#base);

@@ -12,7 +12,12 @@ export function liveRoutes(app: TypedApp, live: LiveBackend) {
     schema: { hide: true },
     handler: async (request, reply) => {
       const ac = new AbortController();
-      request.raw.on('close', () => ac.abort());
+      // 'close' also follows every completed response: only a client gone before the end is an abort
+      // (it frees a blocked playlist or part request; each abort costs a DOMException with a stack).
+      const res = reply.raw;
+      res.once('close', () => {
+        if (!res.writableFinished) ac.abort();
+      });
       const out = await live.handle(
         request.method,
         request.url,

@@ -32,6 +32,14 @@ export class LiveStream {
     return packager;
   }
 
+  /**
+   * The input that the next timeline's media time 0 stands for reached the ingest at `wallMs`
+   * (see `RenditionPackager.anchorInput`): program date-time then tells capture time.
+   */
+  anchorInput(wallMs: number): void {
+    for (const packager of this.renditions.values()) packager.anchorInput(wallMs);
+  }
+
   /** Every rendition restarts (the publisher reconnected). */
   discontinuity(): void {
     for (const packager of this.renditions.values()) packager.discontinuity();

@@ -25,6 +25,7 @@ export interface OriginOptions {
 
 export interface OriginResponse {
   status: number;
+  /** Complete (content-length included); may be shared between responses: never modify it. */
   headers: Record<string, string>;
   body: Buffer | string;
 }
@@ -43,19 +44,54 @@ const route =
   /^\/([A-Za-z0-9_-]{1,64})\/(?:(master)\.m3u8|([A-Za-z0-9_-]{1,32})\/(?:(index)\.m3u8|init-(\d{1,15})\.mp4|seg-(\d{1,15})\.m4s|part-(\d{1,15})\.(\d{1,5})\.m4s))$/;
 const cors = { 'access-control-allow-origin': '*' };
 
-function ok(body: Buffer | string, type: string, cache: string): OriginResponse {
-  return { status: 200, headers: { 'content-type': type, 'cache-control': cache }, body };
+function ok(body: Buffer, type: string, cache: string): OriginResponse {
+  const headers = {
+    'content-type': type,
+    'cache-control': cache,
+    ...cors,
+    'content-length': String(body.length),
+  };
+  return { status: 200, headers, body };
 }
 
 function failure(status: number, code: string, message: string): OriginResponse {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': NO_CACHE };
+  const body = JSON.stringify({ error: { code, message } });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'cache-control': NO_CACHE,
+    ...cors,
+    'content-length': String(Buffer.byteLength(body)),
+  };
   if (status === 503) headers['retry-after'] = '1';
-  return { status, headers, body: JSON.stringify({ error: { code, message } }) };
+  return { status, headers, body };
+}
+
+/**
+ * A rendered playlist and the packager revisions it was rendered from (every rendition of the
+ * stream: media playlists carry the others' rendition reports). Playlists change a few times a
+ * second and are requested far more often, so each one is rendered once per change.
+ */
+interface Rendered {
+  revisions: number[];
+  response: OriginResponse;
+}
+
+function revisionsOf(stream: LiveStreamSource): number[] {
+  const revisions: number[] = [];
+  for (const p of stream.renditions.values()) revisions.push(p.revision);
+  return revisions;
+}
+
+function isCurrent(cached: Rendered | undefined, stream: LiveStreamSource): cached is Rendered {
+  if (!cached || cached.revisions.length !== stream.renditions.size) return false;
+  let i = 0;
+  for (const p of stream.renditions.values()) if (cached.revisions[i++] !== p.revision) return false;
+  return true;
 }
 
 /** `_HLS_msn` / `_HLS_part`: absent, or a non-negative integer. */
-function directive(query: URLSearchParams, name: string): number | undefined {
-  const value = query.get(name);
+function directive(query: URLSearchParams | undefined, name: string): number | undefined {
+  const value = query ? query.get(name) : null;
   if (value === null) return undefined;
   if (!/^\d{1,15}$/.test(value))
     throw new AppError('invalid_argument', `${name} must be a non-negative integer`);
@@ -71,6 +107,9 @@ function deadline(packager: RenditionPackager, signal: AbortSignal | undefined):
 export function createHlsOrigin(options: OriginOptions): HlsOrigin {
   const prefix = options.prefix ?? '/live';
   const { streams, log } = options;
+  const masters = new WeakMap<LiveStreamSource, Rendered>();
+  const medias = new WeakMap<RenditionPackager, Rendered>();
+  const deltas = new WeakMap<RenditionPackager, Rendered>();
 
   async function master(stream: LiveStreamSource, signal?: AbortSignal): Promise<OriginResponse> {
     const variants = () =>
@@ -84,22 +123,30 @@ export function createHlsOrigin(options: OriginOptions): HlsOrigin {
         if (signal?.aborted) throw signal.reason;
       });
     }
+    const cached = masters.get(stream);
+    if (isCurrent(cached, stream)) return cached.response;
+    const revisions = revisionsOf(stream);
     const list = variants();
     if (list.length === 0) throw new AppError('unavailable', 'the stream has not started');
-    return ok(renderMasterPlaylist(list), PLAYLIST, NO_CACHE);
+    const response = ok(Buffer.from(renderMasterPlaylist(list)), PLAYLIST, NO_CACHE);
+    masters.set(stream, { revisions, response });
+    return response;
   }
 
   async function media(
     stream: LiveStreamSource,
     packager: RenditionPackager,
-    query: URLSearchParams,
+    query: URLSearchParams | undefined,
     signal?: AbortSignal,
   ): Promise<OriginResponse> {
     const msn = directive(query, '_HLS_msn');
     const part = directive(query, '_HLS_part');
     if (part !== undefined && msn === undefined)
       throw new AppError('invalid_argument', '_HLS_part needs _HLS_msn');
-    if (msn !== undefined && !packager.ended) {
+    const skip = query?.get('_HLS_skip');
+    if (skip != null && skip !== 'YES' && skip !== 'v2')
+      throw new AppError('invalid_argument', '_HLS_skip must be YES or v2');
+    if (msn !== undefined && !packager.ended && !packager.reached(msn, part)) {
       if (msn > packager.lastCompleteMsn + 2) {
         throw new AppError('invalid_argument', '_HLS_msn is more than two segments ahead of the playlist');
       }
@@ -107,13 +154,20 @@ export function createHlsOrigin(options: OriginOptions): HlsOrigin {
         if (!packager.ended) throw err; // an ended stream answers with its final playlist
       });
     }
-    if (!packager.playlist()) await packager.waitForMedia(deadline(packager, signal));
-    const playlist = packager.playlist()!;
+    if (!packager.hasMedia) await packager.waitForMedia(deadline(packager, signal));
+    // Rendered for the packagers' state now: a blocked request wakes up to the change it waited for.
+    const cache = skip ? deltas : medias;
+    const cached = cache.get(packager);
+    if (isCurrent(cached, stream)) return cached.response;
+    const revisions = revisionsOf(stream);
     const reports = [...stream.renditions].flatMap(([name, other]) => {
       const last = other.lastPart;
       return other === packager || !last ? [] : [{ uri: `../${mediaPlaylistUri(name)}`, ...last }];
     });
-    return ok(renderMediaPlaylist(playlist, reports), PLAYLIST, NO_CACHE);
+    const text = renderMediaPlaylist(packager.playlist()!, reports, skip != null);
+    const response = ok(Buffer.from(text), PLAYLIST, NO_CACHE);
+    cache.set(packager, { revisions, response });
+    return response;
   }
 
   async function segment(
@@ -140,16 +194,17 @@ export function createHlsOrigin(options: OriginOptions): HlsOrigin {
     return ok(bytes, 'video/iso.segment', IMMUTABLE);
   }
 
-  async function respond(method: string, path: string, query: URLSearchParams, signal?: AbortSignal) {
+  async function respond(method: string, path: string, query: string | undefined, signal?: AbortSignal) {
     if (method === 'OPTIONS') {
       const headers = {
         'access-control-allow-methods': 'GET, HEAD, OPTIONS',
         'access-control-max-age': '86400',
       };
-      return { status: 204, headers, body: '' };
+      return { status: 204, headers: { ...headers, ...cors, 'content-length': '0' }, body: '' };
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      return { ...failure(405, 'method_not_allowed', 'use GET'), headers: { allow: 'GET, HEAD, OPTIONS' } };
+      const refused = failure(405, 'method_not_allowed', 'use GET');
+      return { ...refused, headers: { ...refused.headers, allow: 'GET, HEAD, OPTIONS' } };
     }
     const m = route.exec(path.slice(prefix.length));
     const stream = m ? streams.get(m[1]!) : undefined;
@@ -158,7 +213,7 @@ export function createHlsOrigin(options: OriginOptions): HlsOrigin {
     if (isMaster) return master(stream, signal);
     const packager = stream.renditions.get(rendition!);
     if (!packager) throw new AppError('not_found', 'no such rendition');
-    if (isIndex) return media(stream, packager, query, signal);
+    if (isIndex) return media(stream, packager, query ? new URLSearchParams(query) : undefined, signal);
     if (seg) return segment(packager, Number(seg), signal);
     if (partMsn) return part(packager, Number(partMsn), Number(partIndex), signal);
     const bytes = packager.initBytes(Number(init));
@@ -176,21 +231,21 @@ export function createHlsOrigin(options: OriginOptions): HlsOrigin {
     if (!path.startsWith(`${prefix}/`)) return undefined;
     let response: OriginResponse;
     try {
-      response = await respond(method, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), signal);
+      response = await respond(method, path, q < 0 ? undefined : url.slice(q + 1), signal);
     } catch (err) {
       response = errorResponse(err, log);
     }
-    const length = Buffer.byteLength(response.body);
-    response.headers = { ...response.headers, ...cors, 'content-length': String(length) };
-    if (method === 'HEAD') response.body = '';
-    return response;
+    return method === 'HEAD' ? { ...response, body: '' } : response;
   }
 
   function listener(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '/';
     if (!url.startsWith(`${prefix}/`)) return false;
     const aborted = new AbortController();
-    res.once('close', () => aborted.abort());
+    // 'close' also follows every completed response: only a client gone before the end is an abort.
+    res.once('close', () => {
+      if (!res.writableFinished) aborted.abort();
+    });
     handle(req.method ?? 'GET', url, aborted.signal).then(
       (response) => {
         if (!response || res.destroyed) return;

@@ -55,6 +55,8 @@ const PART_LIST_TARGETS = 3;
 /** ...and can be fetched for twice as long, for clients still working through an older playlist. */
 const PART_KEEP_TARGETS = 6;
 const BANDWIDTH_WINDOW_SECONDS = 30;
+/** An input clock that puts the first fragment further back than this is not believed. */
+const MAX_INPUT_LEAD_MS = 5_000;
 
 export class RenditionPackager {
   readonly #segmentTarget: number;
@@ -81,6 +83,9 @@ export class RenditionPackager {
   #lastPart: PartPosition | undefined;
   #lastCompleteMsn: number;
   #ended = false;
+  #revision = 0;
+  /** Wall clock (ms) at which the input of the next timeline's media time 0 reached the ingest. */
+  #inputStart: { wall: number; inits: number } | undefined;
 
   constructor(options: PackagerOptions = {}) {
     this.#segmentTarget = options.segmentDuration ?? 1;
@@ -106,6 +111,21 @@ export class RenditionPackager {
     this.#initId = Math.max(this.#nextMsn, this.#initId + 1);
     this.#inits.set(this.#initId, init);
     this.#mediaSinceInit = false;
+    // The input clock is about the ffmpeg whose init comes next; another init is another ffmpeg.
+    if (this.#inputStart && this.#inputStart.inits++ > 0) this.#inputStart = undefined;
+    this.#revision++;
+  }
+
+  /**
+   * The input that media time 0 of the next timeline stands for (ffmpeg rebases its output on its
+   * first input packet) reached the ingest at `wallMs`: program date-time is then anchored there,
+   * close to capture time, instead of on the arrival of the first fragment, which comes later by
+   * ffmpeg's start-up (probing, the first part). Ignored when it is later than that arrival, or
+   * more than `MAX_INPUT_LEAD_MS` earlier (a stale or wrong clock), and forgotten when a second
+   * init arrives before any media (that ffmpeg died; the next one starts from a later input).
+   */
+  anchorInput(wallMs: number): void {
+    this.#inputStart = { wall: wallMs, inits: 0 };
   }
 
   addFragment(fragment: Fragment): void {
@@ -181,6 +201,11 @@ export class RenditionPackager {
     return this.#waiters.add(() => this.#lastPart !== undefined, signal);
   }
 
+  /** Whether `waitFor(msn, part)` would resolve at once. */
+  reached(msn: number, part?: number): boolean {
+    return this.#reached(msn, part);
+  }
+
   #reached(msn: number, part: number | undefined): boolean {
     if (part === undefined) return this.#lastCompleteMsn >= msn;
     const last = this.#lastPart;
@@ -188,6 +213,7 @@ export class RenditionPackager {
   }
 
   #notify(): void {
+    this.#revision++;
     this.#waiters.check();
   }
 
@@ -208,8 +234,8 @@ export class RenditionPackager {
     if (discontinuity) this.#discontinuitySequence += 1;
     this.#pendingDiscontinuity = false;
     // Program date-time follows media time from the first fragment of a timeline,
-    // so it advances exactly with EXTINF; the fragment ended about now.
-    this.#anchor ??= { wall: this.#now() - fragment.duration * 1000, media: fragment.decodeTime };
+    // so it advances exactly with EXTINF.
+    this.#anchor ??= this.#anchorAt(fragment);
     if (!fragment.independent) this.#log?.warn({ msn: this.#nextMsn }, 'segment starts without a keyframe');
     return this.#window.start({
       msn: this.#nextMsn++,
@@ -218,6 +244,21 @@ export class RenditionPackager {
       discontinuitySequence: this.#discontinuitySequence,
       programDateTime: this.#anchor.wall + (fragment.decodeTime - this.#anchor.media) * 1000,
     });
+  }
+
+  /** Where a timeline's program date-time starts: the input clock if known and plausible, else now. */
+  #anchorAt(fragment: Fragment): { wall: number; media: number } {
+    // The fragment ended about now.
+    const arrived = { wall: this.#now() - fragment.duration * 1000, media: fragment.decodeTime };
+    const input = this.#inputStart?.wall;
+    this.#inputStart = undefined;
+    if (input === undefined) return arrived;
+    const lead = arrived.wall - (input + fragment.decodeTime * 1000);
+    if (lead < 0 || lead > MAX_INPUT_LEAD_MS) {
+      this.#log?.warn({ leadMs: Math.round(lead) }, 'input clock ignored for program date-time');
+      return arrived;
+    }
+    return { wall: input, media: 0 };
   }
 
   #close(): void {
@@ -231,6 +272,14 @@ export class RenditionPackager {
     }
     const used = new Set([this.#initId, ...this.#window.complete.map((s) => s.initId)]);
     for (const id of this.#inits.keys()) if (!used.has(id)) this.#inits.delete(id);
+  }
+
+  /**
+   * Increases whenever what the playlists show may have changed (a part, a segment boundary, an
+   * init, a discontinuity, the end): renderings can be cached against it.
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** Requests blocked in `waitFor`. */

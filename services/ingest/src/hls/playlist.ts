@@ -63,43 +63,108 @@ export function holdBacks(p: Pick<MediaPlaylist, 'targetDuration' | 'partTarget'
   return { holdBack: 3 * p.targetDuration, partHoldBack: Number((3 * p.partTarget).toFixed(3)) };
 }
 
-export function renderMediaPlaylist(p: MediaPlaylist, reports: readonly RenditionReport[] = []): string {
+/** Seconds from the end of the playlist before which a delta update may skip segments (the minimum, 6 target durations). */
+export const canSkipUntil = (p: Pick<MediaPlaylist, 'targetDuration'>) => 6 * p.targetDuration;
+
+/**
+ * How many of the oldest segments a delta update (`_HLS_skip=YES`) replaces by EXT-X-SKIP: complete
+ * segments without listed parts that end at least CAN-SKIP-UNTIL before the end of the playlist.
+ */
+export function skippable(p: MediaPlaylist): number {
+  const until = canSkipUntil(p);
+  let after = 0;
+  for (const segment of p.segments) after += segment.duration;
+  let count = 0;
+  for (const segment of p.segments) {
+    after -= segment.duration;
+    if (!segment.complete || segment.msn >= p.partsFrom || after < until - 1e-9) break;
+    count++;
+  }
+  return count;
+}
+
+/**
+ * The lines of a complete segment whose parts are not listed (most of a DVR playlist): they never
+ * change once the segment is complete, so they are rendered once per segment, not per playlist.
+ */
+interface SegmentText {
+  msn: number;
+  duration: number;
+  programDateTime: number;
+  text: string;
+}
+const segmentTexts = new WeakMap<PlaylistSegment, SegmentText>();
+
+function completeSegmentText(segment: PlaylistSegment): string {
+  const cached = segmentTexts.get(segment);
+  if (
+    cached &&
+    cached.msn === segment.msn &&
+    cached.duration === segment.duration &&
+    cached.programDateTime === segment.programDateTime
+  ) {
+    return cached.text;
+  }
+  const { msn, duration, programDateTime } = segment;
+  const text = `${programDateTimeLine(programDateTime)}#EXTINF:${decimal(duration)},\n${segmentUri(msn)}\n`;
+  segmentTexts.set(segment, { msn, duration, programDateTime, text });
+  return text;
+}
+
+const programDateTimeLine = (ms: number) => `#EXT-X-PROGRAM-DATE-TIME:${new Date(ms).toISOString()}\n`;
+
+/**
+ * The media playlist; with `delta`, the delta update a client asks for with `_HLS_skip=YES`: the
+ * oldest segments replaced by EXT-X-SKIP (the client has them from its previous copy).
+ */
+export function renderMediaPlaylist(
+  p: MediaPlaylist,
+  reports: readonly RenditionReport[] = [],
+  delta = false,
+): string {
   const { holdBack, partHoldBack } = holdBacks(p);
   const first = p.segments[0];
-  const lines = [
-    '#EXTM3U',
-    '#EXT-X-VERSION:9',
-    `#EXT-X-TARGETDURATION:${p.targetDuration}`,
-    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${decimal(partHoldBack)},HOLD-BACK=${decimal(holdBack)}`,
-    `#EXT-X-PART-INF:PART-TARGET=${decimal(p.partTarget)}`,
-    `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`,
-  ];
-  let previous: PlaylistSegment | undefined;
-  for (const segment of p.segments) {
-    if (previous && segment.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
-    if (!previous || segment.discontinuity || segment.initId !== previous.initId) {
-      lines.push(`#EXT-X-MAP:URI="${initUri(segment.initId)}"`);
+  let out =
+    '#EXTM3U\n#EXT-X-VERSION:9\n' +
+    `#EXT-X-TARGETDURATION:${p.targetDuration}\n` +
+    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${decimal(canSkipUntil(p))},` +
+    `PART-HOLD-BACK=${decimal(partHoldBack)},HOLD-BACK=${decimal(holdBack)}\n` +
+    `#EXT-X-PART-INF:PART-TARGET=${decimal(p.partTarget)}\n` +
+    `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}\n` +
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}\n`;
+  const skipped = delta ? skippable(p) : 0;
+  if (skipped > 0) out += `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}\n`;
+  let previous: PlaylistSegment | undefined = p.segments[skipped - 1];
+  let mapped = false;
+  for (let i = skipped; i < p.segments.length; i++) {
+    const segment = p.segments[i]!;
+    if (previous && segment.discontinuity) out += '#EXT-X-DISCONTINUITY\n';
+    if (!mapped || segment.discontinuity || segment.initId !== previous?.initId) {
+      out += `#EXT-X-MAP:URI="${initUri(segment.initId)}"\n`;
+      mapped = true;
     }
-    lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateTime).toISOString()}`);
+    previous = segment;
+    if (segment.complete && segment.msn < p.partsFrom) {
+      out += completeSegmentText(segment);
+      continue;
+    }
+    out += programDateTimeLine(segment.programDateTime);
     if (segment.msn >= p.partsFrom) {
       segment.parts.forEach((part, index) => {
         const independent = part.independent ? ',INDEPENDENT=YES' : '';
-        lines.push(
-          `#EXT-X-PART:DURATION=${decimal(part.duration)},URI="${partUri(segment.msn, index)}"${independent}`,
-        );
+        out += `#EXT-X-PART:DURATION=${decimal(part.duration)},URI="${partUri(segment.msn, index)}"${independent}\n`;
       });
     }
-    if (segment.complete) lines.push(`#EXTINF:${decimal(segment.duration)},`, segmentUri(segment.msn));
-    previous = segment;
+    if (segment.complete) out += `#EXTINF:${decimal(segment.duration)},\n${segmentUri(segment.msn)}\n`;
   }
-  if (p.ended) lines.push('#EXT-X-ENDLIST');
+  if (p.ended) out += '#EXT-X-ENDLIST\n';
   else if (p.preloadHint) {
-    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partUri(p.preloadHint.msn, p.preloadHint.part)}"`);
+    out += `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partUri(p.preloadHint.msn, p.preloadHint.part)}"\n`;
   }
-  for (const r of reports)
-    lines.push(`#EXT-X-RENDITION-REPORT:URI="${r.uri}",LAST-MSN=${r.msn},LAST-PART=${r.part}`);
-  return `${lines.join('\n')}\n`;
+  for (const r of reports) {
+    out += `#EXT-X-RENDITION-REPORT:URI="${r.uri}",LAST-MSN=${r.msn},LAST-PART=${r.part}\n`;
+  }
+  return out;
 }
 
 export interface Variant {
