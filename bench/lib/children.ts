@@ -23,6 +23,23 @@ export interface Child {
 }
 
 const live = new Set<ChildProcess>();
+/** Pids of the children that lead a process group of their own. */
+const groups = new Set<number>();
+
+/** Signals the process group `pid` leads (only groups of children started here). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGTERM/SIGKILL to the child, and to its whole group when it leads one. */
+function kill(proc: ChildProcess, signal: NodeJS.Signals): void {
+  if (proc.pid && groups.has(proc.pid)) signalGroup(proc.pid, signal);
+  else proc.kill(signal);
+}
 
 /** `BENCH_CPU_PROF=1`: each child writes a V8 CPU profile into bench/results/profiles/ when it exits. */
 function profileArgs(name: string): string[] {
@@ -31,17 +48,29 @@ function profileArgs(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
 }
 
+export interface ChildOptions {
+  /**
+   * Start the child in a process group of its own (`detached`): stopping it
+   * then signals the whole group, so whatever it started goes with it, and a
+   * terminal's Ctrl-C reaches it only through this process.
+   */
+  processGroup?: boolean;
+}
+
 /** Starts `script` (a .ts file) on this Node with an IPC channel and waits for its `ready` message. */
 export async function startChild(
   name: string,
   script: URL,
   env: Record<string, string> = {},
+  opts: ChildOptions = {},
 ): Promise<Child & { ready: Extract<ChildMessage, { type: 'ready' }> }> {
   const proc = fork(script, [], {
     env: { ...process.env, ...env },
     execArgv: ['--disable-warning=ExperimentalWarning', ...profileArgs(name)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: opts.processGroup === true,
   });
+  if (opts.processGroup && proc.pid) groups.add(proc.pid);
   live.add(proc);
   // A failed spawn or a send on a closed channel; the exit that follows rejects whoever waits.
   proc.on('error', (err) => process.stderr.write(`bench: ${name}: ${err.message}\n`));
@@ -49,6 +78,8 @@ export async function startChild(
   proc.once('exit', () => {
     exited = true;
     live.delete(proc);
+    // What the child left behind in its group goes with it.
+    if (proc.pid && groups.delete(proc.pid)) signalGroup(proc.pid, 'SIGKILL');
   });
 
   const message: Child['message'] = (type, timeoutMs = 60_000) =>
@@ -100,8 +131,8 @@ async function stopProcess(proc: ChildProcess, graceMs: number): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   if (proc.connected) proc.send({ type: 'stop' });
-  else proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  else kill(proc, 'SIGTERM');
+  const timer = setTimeout(() => kill(proc, 'SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -114,7 +145,7 @@ export async function stopAll(): Promise<void> {
 // Last resort on a synchronous exit (an uncaught error, process.exit): children
 // also exit by themselves when the IPC channel closes, this just makes it prompt.
 process.once('exit', () => {
-  for (const proc of live) proc.kill('SIGTERM');
+  for (const proc of live) kill(proc, 'SIGTERM');
 });
 
 /**
