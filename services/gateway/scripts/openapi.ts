@@ -18,6 +18,7 @@ import type { Storage } from '@wavecast/kit/storage';
 import { TokenVerifier } from '@wavecast/kit/tokens';
 import { buildGateway } from '../src/app.ts';
 import { gatewayConfigSpec } from '../src/config.ts';
+import { ListingCache } from '../src/listing-cache.ts';
 import { PublicVideos } from '../src/media/public-videos.ts';
 import { audiences, splitDocument } from '../src/openapi.ts';
 import { ProfileCache } from '../src/profile-cache.ts';
@@ -40,6 +41,7 @@ async function documents(): Promise<Record<string, string>> {
     catalog,
     verifier: new TokenVerifier({ fetchJwks: async () => ({ keys: [] }), cache }),
     profiles: new ProfileCache(cache, 0),
+    listings: new ListingCache(cache, 0),
     live: { handle: async () => undefined },
     storage: {} as Storage,
     publicVideos: new PublicVideos(catalog),

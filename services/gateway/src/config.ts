@@ -29,6 +29,8 @@ export const gatewayConfigSpec = {
   rateLimitPerMinute: env.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 0 }),
   authRateLimitPerMinute: env.int('AUTH_RATE_LIMIT_PER_MINUTE', { default: 30, min: 0 }),
   profileCacheSeconds: env.int('PROFILE_CACHE_SECONDS', { default: 60, min: 0 }),
+  /** How long a public video listing (GET /v1/videos) is served from the cache; 0 turns it off. */
+  listingCacheSeconds: env.int('VIDEO_LIST_CACHE_SECONDS', { default: 5, min: 0, max: 300 }),
   /** Where broadcasters send their stream (OBS "Server"); shown with the stream key. */
   rtmpPublicUrl: env.url('RTMP_PUBLIC_URL', {
     default: 'rtmp://localhost:1935/live',

@@ -11,6 +11,7 @@ import type { ReadyCheck } from '@wavecast/kit/rpc';
 import type { Storage } from '@wavecast/kit/storage';
 import type { TokenVerifier } from '@wavecast/kit/tokens';
 import type { gatewayConfigSpec } from './config.ts';
+import type { ListingCache } from './listing-cache.ts';
 import type { LiveBackend } from './live-backend.ts';
 import type { PublicVideos } from './media/public-videos.ts';
 import type { ProfileCache } from './profile-cache.ts';
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   catalog: Client<typeof CatalogService>;
   verifier: TokenVerifier;
   profiles: ProfileCache;
+  /** Public video listings, shared by all gateways for a few seconds. */
+  listings: ListingCache;
   /** Live playback under /live/ (in-process ingest, or a proxy to ingest nodes). */
   live: LiveBackend;
   /** VOD outputs served under /media/. */

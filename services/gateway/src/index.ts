@@ -14,6 +14,7 @@ import { TokenVerifier } from '@wavecast/kit/tokens';
 import type { JSONWebKeySet } from 'jose';
 import { buildGateway } from './app.ts';
 import type { gatewayConfigSpec } from './config.ts';
+import { ListingCache } from './listing-cache.ts';
 import { type LiveBackend, proxyLiveBackend } from './live-backend.ts';
 import { PublicVideos } from './media/public-videos.ts';
 import { ProfileCache } from './profile-cache.ts';
@@ -82,6 +83,7 @@ export async function createGateway(
     publicVideos: new PublicVideos(catalog),
     verifier,
     profiles,
+    listings: new ListingCache(opts.cache, opts.config.listingCacheSeconds),
     readiness: { cache: () => opts.cache.ping(), bus: () => opts.bus.ping(), ...opts.readiness },
   });
   // Wiring that is wrong (e.g. PLAYBACK_MODE=s3-presigned on local storage) fails here.

@@ -31,6 +31,7 @@ import { type S3Fixture, startS3 } from '../../../packages/kit/test/support/s3.t
 import { playbackKey, playbackToken } from '../../catalog/src/playback.ts';
 import { buildGateway } from '../src/app.ts';
 import { gatewayConfigSpec } from '../src/config.ts';
+import { ListingCache } from '../src/listing-cache.ts';
 import { PublicVideos } from '../src/media/public-videos.ts';
 import { ProfileCache } from '../src/profile-cache.ts';
 import type { TypedApp } from '../src/typed.ts';
@@ -72,6 +73,7 @@ async function gateway(env: Record<string, string>, storage: Storage, cache: Cac
     catalog: catalog.client,
     verifier: new TokenVerifier({ fetchJwks: async () => ({ keys: [] }), cache }),
     profiles: new ProfileCache(cache, 0),
+    listings: new ListingCache(cache, 0),
     live: { handle: async () => undefined },
     storage,
     publicVideos: new PublicVideos(catalog.client),

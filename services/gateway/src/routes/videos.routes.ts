@@ -131,11 +131,13 @@ export function videoRoutes(app: TypedApp, deps: GatewayDeps, hooks: AuthHooks) 
     async (request, reply) => {
       const q = request.query;
       const sort = q.sort === 'views' ? Sort.VIEWS : q.sort === 'new' ? Sort.NEW : Sort.UNSPECIFIED;
-      const res = await deps.catalog
-        .listVideos({ pageSize: q.limit ?? 20, pageToken: q.cursor ?? '', sort, query: q.q ?? '' })
-        .catch(renameFields);
-      reply.header('cache-control', 'public, max-age=5');
-      return { videos: res.videos.map(videoView), next_cursor: res.nextPageToken || null };
+      const question = { pageSize: q.limit ?? 20, pageToken: q.cursor ?? '', sort, query: q.q ?? '' };
+      const json = await deps.listings.get(question, async () => {
+        const res = await deps.catalog.listVideos(question).catch(renameFields);
+        return JSON.stringify({ videos: res.videos.map(videoView), next_cursor: res.nextPageToken || null });
+      });
+      reply.header('cache-control', `public, max-age=${Math.max(deps.listings.ttlSeconds, 5)}`);
+      return reply.type('application/json; charset=utf-8').send(json);
     },
   );
 
