@@ -30,6 +30,14 @@ function field<T>(variable: string, opts: Common<T>, convert: (raw: string) => P
   };
 }
 
+/** A 32-byte key in base64 (standard or URL alphabet), e.g. `openssl rand -base64 32`; undefined if it is not one. */
+export function parseKey32(raw: string): Buffer | undefined {
+  const text = raw.trim();
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
 export const env = {
   str(variable: string, opts: Common<string> & { pattern?: RegExp } = {}): Field<string> {
     return field(variable, opts, (raw) =>
@@ -82,6 +90,25 @@ export const env = {
       }
       return { ok: true, value: raw };
     });
+  },
+  /** A secret 32-byte key in base64 (see `parseKey32`); unset is an error when `required`, else undefined. */
+  key32<R extends boolean>(
+    variable: string,
+    opts: { required: R },
+  ): Field<R extends true ? Buffer : Buffer | undefined> {
+    return {
+      variable,
+      secret: true,
+      parse(raw) {
+        if (raw === undefined || raw.trim() === '') {
+          return opts.required
+            ? { ok: false, error: 'is required: 32 random bytes in base64 (openssl rand -base64 32)' }
+            : { ok: true, value: undefined as never };
+        }
+        const value = parseKey32(raw);
+        return value ? { ok: true, value } : { ok: false, error: 'must be 32 bytes in base64' };
+      },
+    };
   },
   list(variable: string, opts: Common<string[]> = {}): Field<string[]> {
     return field(variable, opts, (raw) => ({

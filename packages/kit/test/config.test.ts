@@ -47,3 +47,20 @@ describe('loadConfig', () => {
     expect(describeConfig(spec, config)).toMatchObject({ SECRET: '***', PORT: 8080 });
   });
 });
+
+describe('env.key32', () => {
+  const key = Buffer.alloc(32, 7);
+  it('takes 32 bytes in either base64 alphabet, and masks them', () => {
+    const spec32 = { key: env.key32('KEY', { required: true }) };
+    expect(loadConfig(spec32, { KEY: key.toString('base64') }).key.equals(key)).toBe(true);
+    expect(loadConfig(spec32, { KEY: ` ${key.toString('base64url')} ` }).key.equals(key)).toBe(true);
+    expect(describeConfig(spec32, loadConfig(spec32, { KEY: key.toString('base64') })).KEY).toBe('***');
+  });
+  it('refuses other lengths, and a missing key only when required', () => {
+    expect(() => loadConfig({ k: env.key32('KEY', { required: true }) }, {})).toThrow(/KEY is required/);
+    expect(() =>
+      loadConfig({ k: env.key32('KEY', { required: false }) }, { KEY: Buffer.alloc(16).toString('base64') }),
+    ).toThrow(/KEY must be 32 bytes in base64/);
+    expect(loadConfig({ k: env.key32('KEY', { required: false }) }, {}).k).toBeUndefined();
+  });
+});

@@ -5,34 +5,12 @@ import type { CloudFrontSigning } from './cloudfront.ts';
 
 export const PLAYBACK_SECRET_VARIABLE = 'CATALOG_PLAYBACK_SECRET';
 
-/** 32 bytes in base64 (standard or URL alphabet), e.g. `openssl rand -base64 32`. */
-export function parsePlaybackSecret(raw: string): Buffer | undefined {
-  const text = raw.trim();
-  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  return bytes.length === 32 ? bytes : undefined;
-}
-
 /**
  * The secret playback URLs are signed with; the gateway verifies them with
  * the same one. Required when `required`, else undefined when unset.
  */
-export function playbackSecret<R extends boolean>(
-  required: R,
-): Field<R extends true ? Buffer : Buffer | undefined> {
-  return {
-    variable: PLAYBACK_SECRET_VARIABLE,
-    secret: true,
-    parse(raw) {
-      if (raw === undefined || raw.trim() === '') {
-        return required
-          ? { ok: false, error: 'is required: 32 random bytes in base64 (openssl rand -base64 32)' }
-          : { ok: true, value: undefined as never };
-      }
-      const value = parsePlaybackSecret(raw);
-      return value ? { ok: true, value } : { ok: false, error: 'must be 32 bytes in base64' };
-    },
-  };
+export function playbackSecret<R extends boolean>(required: R) {
+  return env.key32(PLAYBACK_SECRET_VARIABLE, { required });
 }
 
 /** An RSA private key in PEM (`\n` escapes allowed, for one-line variables); the text is never kept. */

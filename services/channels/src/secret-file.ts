@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseKey32 } from '@wavecast/kit/config';
 import { AppError } from '@wavecast/kit/errors';
-import { parseSecret } from './config.ts';
 
 /** Where the all-in-one process keeps its generated stream key secret. */
 export function streamKeySecretPath(dataDir: string): string {
@@ -39,7 +39,7 @@ async function readSecret(file: string): Promise<Buffer | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const secret = parseSecret(text);
+  const secret = parseKey32(text);
   if (!secret) throw unreadable(file);
   // Someone loosened it (a copy, a restore): only the owner should read it.
   if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);

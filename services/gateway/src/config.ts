@@ -1,22 +1,11 @@
-import { env, type Field } from '@wavecast/kit/config';
+import { env } from '@wavecast/kit/config';
 
 /**
  * CATALOG_PLAYBACK_SECRET: 32 bytes in base64, the secret the catalog signs
  * playback URLs with. Without it the gateway refuses signed media paths
  * (public videos still play).
  */
-const playbackSecret: Field<Buffer | undefined> = {
-  variable: 'CATALOG_PLAYBACK_SECRET',
-  secret: true,
-  parse(raw) {
-    const text = raw?.trim() ?? '';
-    if (text === '') return { ok: true, value: undefined };
-    const bytes = /^[A-Za-z0-9+/_-]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : undefined;
-    return bytes?.length === 32
-      ? { ok: true, value: bytes }
-      : { ok: false, error: 'must be 32 bytes in base64' };
-  },
-};
+const playbackSecret = env.key32('CATALOG_PLAYBACK_SECRET', { required: false });
 
 export const gatewayConfigSpec = {
   httpHost: env.str('HTTP_HOST', { default: '0.0.0.0' }),
