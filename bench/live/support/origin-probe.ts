@@ -106,7 +106,9 @@ export async function probeOrigin(playlistUrl: string, seconds: number, skipMs =
     let parts = first.parts;
     while (Date.now() < end) {
       // Everything listed from `next` on, in order; then block for the part after it.
-      const unfetched = parts.filter((p) => p.msn > next.msn || (p.msn === next.msn && p.index >= next.index));
+      const unfetched = parts.filter(
+        (p) => p.msn > next.msn || (p.msn === next.msn && p.index >= next.index),
+      );
       for (const p of unfetched) {
         const res = await fetch(`${base}${p.uri}`);
         if (!res.ok) throw new Error(`${p.uri}: ${res.status}`);

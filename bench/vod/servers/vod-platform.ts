@@ -14,50 +14,34 @@
  * every event out to each group, so it sees what the catalog and the
  * encoder see and takes nothing from them.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventSchemas } from '@wavecast/contracts/events';
 import type { Envelope } from '@wavecast/kit/bus';
 import { typedEvents } from '@wavecast/kit/events';
-import { loadAllInOneConfig, startAllInOne } from '../../../apps/cli/src/all-in-one.ts';
-import { childRuntime } from '../../lib/child-runtime.ts';
+import { startChildPlatform } from '../../lib/child-platform.ts';
 import type { ChildMessage } from '../../lib/protocol.ts';
 import { procCpu } from '../lib/proc-cpu.ts';
 import { nowMs, type Observation, type PublishRequest, type VodReady } from '../lib/protocol.ts';
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'wavecast-bench-vod-platform-'));
-process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-
-let running: { close(): Promise<void> } | undefined;
 const control = createServer((req, res) => {
   handle(req, res).catch((err: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
     res.end(err instanceof Error ? err.message : String(err));
   });
 });
-childRuntime(async () => {
-  control.closeAllConnections();
-  control.close();
-  await running?.close();
+const platform = await startChildPlatform({
+  dirPrefix: 'wavecast-bench-vod-platform-',
+  logLevel: 'warn',
+  beforeClose: () => {
+    control.closeAllConnections();
+    control.close();
+  },
 });
-
-const config = loadAllInOneConfig({
-  ...process.env,
-  WAVECAST_DATA_DIR: dataDir,
-  DATABASE_URL: process.env.DATABASE_URL ?? 'pglite:memory',
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  RTMP_HOST: '127.0.0.1',
-  RTMP_PORT: '0',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-});
-const platform = await startAllInOne(config);
-running = platform;
 
 // --- what the benchmark sees of the pipeline -------------------------------------------------
 
