@@ -9,49 +9,19 @@ import { type Client, createClient } from '@connectrpc/connect';
 import { type EventData, eventSchemas } from '@wavecast/contracts/events';
 import { CatalogService, Visibility } from '@wavecast/contracts/gen/wavecast/catalog/v1/catalog_pb.js';
 import { type Bus, type Envelope, openBus } from '@wavecast/kit/bus';
-import { type Cache, openCache } from '@wavecast/kit/cache';
-import { type Database, openDatabase } from '@wavecast/kit/db';
+import type { Cache } from '@wavecast/kit/cache';
+import type { Database } from '@wavecast/kit/db';
 import { typedEvents } from '@wavecast/kit/events';
 import { newId } from '@wavecast/kit/ids';
 import { createLogger } from '@wavecast/kit/log';
 import { createMetrics } from '@wavecast/kit/metrics';
 import { inProcessTransport, serverInterceptors } from '@wavecast/kit/rpc';
-import { deleteRedisKeys, REDIS_URL, uniquePrefix } from '../../../../packages/kit/test/support/cache.ts';
-import { createTestDatabase } from '../../../../packages/kit/test/support/db.ts';
+import { type Backend, serviceBackends } from '../../../../packages/kit/test/support/backends.ts';
 import { type CatalogInstance, createCatalog, migrateCatalog } from '../../src/index.ts';
 
-export interface Backend {
-  name: string;
-  open(): Promise<{ db: Database; cache: Cache; cleanup(): Promise<void> }>;
-}
+export type { Backend } from '../../../../packages/kit/test/support/backends.ts';
 
-export const backends: Backend[] = [
-  {
-    name: 'PGlite + memory cache',
-    async open() {
-      const db = await openDatabase('pglite:memory');
-      const cache = await openCache('memory:');
-      return { db, cache, cleanup: async () => {} };
-    },
-  },
-  {
-    name: 'PostgreSQL + Redis',
-    async open() {
-      const testDb = await createTestDatabase();
-      const prefix = uniquePrefix('catalog');
-      const db = await openDatabase(testDb.url);
-      const cache = await openCache(REDIS_URL, { prefix });
-      return {
-        db,
-        cache,
-        async cleanup() {
-          await deleteRedisKeys(prefix);
-          await testDb.drop();
-        },
-      };
-    },
-  },
-];
+export const backends: Backend[] = serviceBackends('catalog');
 
 export interface Harness {
   client: Client<typeof CatalogService>;
