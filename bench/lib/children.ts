@@ -48,6 +48,11 @@ function profileArgs(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
 }
 
+/** `BENCH_NODE_ARGS="--perf-basic-prof"`: extra Node flags for every child (e.g. for `perf record`). */
+function extraNodeArgs(): string[] {
+  return process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+}
+
 export interface ChildOptions {
   /**
    * Start the child in a process group of its own (`detached`): stopping it
@@ -66,7 +71,7 @@ export async function startChild(
 ): Promise<Child & { ready: Extract<ChildMessage, { type: 'ready' }> }> {
   const proc = fork(script, [], {
     env: { ...process.env, ...env },
-    execArgv: ['--disable-warning=ExperimentalWarning', ...profileArgs(name)],
+    execArgv: ['--disable-warning=ExperimentalWarning', ...profileArgs(name), ...extraNodeArgs()],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     detached: opts.processGroup === true,
   });

@@ -32,6 +32,30 @@ describe('all-in-one process on embedded defaults', () => {
 
   apiFlow(() => ({ api }));
 
+  it('lets any origin read responses by default, and answers preflights', async () => {
+    const res = await api.request('GET', '/healthz', { headers: { origin: 'https://any.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('retry-after');
+    const preflight = await api.request('OPTIONS', '/v1/me', {
+      headers: { origin: 'https://any.example', 'access-control-request-method': 'PATCH' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+  });
+
+  it('counts requests per route and status in /metrics, and unmatched ones apart', async () => {
+    await api.get('/v1/users/nobody_here');
+    await api.get('/v1/no/such/route');
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+    expect(text).toMatch(
+      /wavecast_http_request_duration_seconds_count\{service="gateway",method="GET",route="\/v1\/users\/:id_or_username",status="404"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /wavecast_http_request_duration_seconds_count\{service="gateway",method="GET",route="unmatched",status="404"\} [1-9]/,
+    );
+  });
+
   it('keeps its data across a restart (PGlite on disk)', async () => {
     const username = `persist${Date.now().toString(36)}`;
     const created = await api.post('/v1/auth/register', {

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,11 +6,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptRequestId, REQUEST_ID_HEADER, runWithContext } from '@wavecast/kit/context';
 import { AppError } from '@wavecast/kit/errors';
 import { httpRecorder } from '@wavecast/kit/metrics';
-import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { channelSchemas } from './channel.schemas.ts';
 import type { GatewayDeps } from './deps.ts';
 import { type Audience, audiences, splitDocument } from './openapi.ts';
 import { authHooks } from './plugins/auth.ts';
+import { registerCors } from './plugins/cors.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
@@ -87,29 +92,26 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(securityHeaders);
-    reply.header(REQUEST_ID_HEADER, request.id);
-    runWithContext({ requestId: request.id }, done);
+  // Metrics: each route's recorder is resolved when the route is added, so a
+  // request costs no label lookup; requests that match no route go under
+  // "unmatched".
+  const recorder = httpRecorder(deps.metrics, 'gateway');
+  app.addHook('onRoute', (route) => {
+    const record = recorder.route(route.url);
+    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
   });
-  const recordHttp = httpRecorder(deps.metrics, 'gateway');
+  const recordUnmatched = recorder.route('unmatched');
   app.addHook('onResponse', (request, reply, done) => {
-    recordHttp(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+    if (request.is404) recordUnmatched(request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 
-  registerErrorHandling(app, config.bodyLimitBytes);
-  for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas, ...uploadSchemas]) {
-    app.addSchema(schema);
-  }
-
-  await app.register(cors, {
-    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+  const cors = registerCors(app, {
+    origins: config.corsOrigins,
     exposedHeaders: [
       REQUEST_ID_HEADER,
       'retry-after',
@@ -117,8 +119,22 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
       'ratelimit-remaining',
       'ratelimit-reset',
     ],
-    maxAge: 600,
+    maxAgeSeconds: 600,
   });
+  const staticHeaders = { ...securityHeaders, ...cors.staticHeaders };
+  const corsPerRequest = cors.perRequest;
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(staticHeaders);
+    if (corsPerRequest) corsPerRequest(request, reply);
+    reply.header(REQUEST_ID_HEADER, request.id);
+    runWithContext({ requestId: request.id }, done);
+  });
+
+  registerErrorHandling(app, config.bodyLimitBytes);
+  for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas, ...uploadSchemas]) {
+    app.addSchema(schema);
+  }
+
   await app.register(rateLimit, {
     // 0 turns the per-client limit off (e.g. behind a load balancer that limits); per-route limits stay.
     global: config.rateLimitPerMinute > 0,
