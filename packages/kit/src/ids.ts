@@ -25,6 +25,8 @@ export type IdPrefix = (typeof idPrefixes)[number];
 
 let lastTime = 0;
 let lastRandom: Uint8Array = new Uint8Array(10);
+/** encodeTime(lastTime), kept: ids made within one millisecond share it. */
+let lastTimeText = encodeTime(0);
 
 // Random bytes come from a pool refilled 4 KiB at a time: one call into the
 // CSPRNG per ~400 ids instead of one per id (ids are unique, not secret).
@@ -87,9 +89,10 @@ export function ulid(now: number = Date.now()): string {
     lastRandom = increment(lastRandom);
   } else {
     lastTime = now;
+    lastTimeText = encodeTime(now);
     lastRandom = random10();
   }
-  return encodeTime(lastTime) + encodeRandom(lastRandom);
+  return lastTimeText + encodeRandom(lastRandom);
 }
 
 export function newId(prefix: IdPrefix): string {

@@ -226,6 +226,16 @@ describe('outbox on PGlite', () => {
     await eventually(async () => expect(recording.published).toHaveLength(2), 5_000);
   });
 
+  it('finds rows written without a kick (another instance, a crashed writer) at the next poll', async () => {
+    const recording = new RecordingBus(inner);
+    relay(db, schema, recording.bus, { pollMs: 50 });
+    // Idle polls first: nothing pending, nothing published.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(recording.published).toHaveLength(0);
+    await addEvents(db, schema, 3);
+    await eventually(async () => expect(recording.published).toHaveLength(3), 5_000);
+  });
+
   it('purges events published long ago, and nothing else', async () => {
     await addEvents(db, schema, 3);
     const [old, recent, pending] = (await rows(db, schema)).map((r) => r.id);
