@@ -1,7 +1,7 @@
 /**
  * HTTP load with autocannon (programmatic API, in the benchmark's process;
- * the server under test is a child process): a warm-up run, then a measured
- * run with the server's CPU time sampled around it. Any non-2xx response or
+ * the server under test is a child process): a warm-up run, then measured
+ * runs with the server's CPU time sampled around each. Any non-2xx response or
  * connection error fails the measurement: a fast error page is not a result.
  */
 import autocannon, { type Options, type Result } from 'autocannon';
@@ -71,15 +71,20 @@ function assertAllOk(label: string, result: Result): void {
   );
 }
 
-export async function measureLoad(
+/** Load without measuring: lets the JIT, caches and connection pools settle first. */
+export async function warmUp(label: string, target: Target, params: LoadParams): Promise<void> {
+  const common = { ...target, connections: params.connections, pipelining: params.pipelining };
+  assertAllOk(`${label} (warm-up)`, await run({ ...common, duration: params.warmupSeconds }));
+}
+
+/** One measured run of `params.durationSeconds`, with the server's CPU time sampled around it. */
+export async function measureRun(
   label: string,
   server: Child,
   target: Target,
   params: LoadParams,
 ): Promise<LoadOutcome> {
   const common = { ...target, connections: params.connections, pipelining: params.pipelining };
-  assertAllOk(`${label} (warm-up)`, await run({ ...common, duration: params.warmupSeconds }));
-
   const serverBefore = await server.cpu();
   const machineBefore = machineSample();
   const selfBefore = cpuSample();
@@ -109,3 +114,62 @@ export async function measureLoad(
     ),
   };
 }
+
+/** A warm-up, then one measured run. */
+export async function measureLoad(
+  label: string,
+  server: Child,
+  target: Target,
+  params: LoadParams,
+): Promise<LoadOutcome> {
+  await warmUp(label, target, params);
+  return measureRun(label, server, target, params);
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/**
+ * Several runs of one server as one outcome: throughput and CPU over all of
+ * them together, latency percentiles as the median of the runs' own.
+ */
+export function combineRuns(runs: LoadOutcome[]): LoadOutcome {
+  if (runs.length === 0) throw new Error('no runs to combine');
+  const sum = (f: (o: LoadOutcome) => number) => runs.reduce((acc, o) => acc + f(o), 0);
+  const requests = sum((o) => o.requests);
+  const seconds = sum((o) => o.durationSeconds);
+  const cpuSeconds = sum((o) => o.serverCpuSeconds);
+  const userUs = sum((o) => o.serverUserUsPerRequest * o.requests);
+  const systemUs = sum((o) => o.serverSystemUsPerRequest * o.requests);
+  const statusCodes: Record<string, number> = {};
+  for (const o of runs)
+    for (const [code, n] of Object.entries(o.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const latency = (f: (o: LoadOutcome) => number) => median(runs.map(f));
+  return {
+    requestsPerSecond: requests / seconds,
+    requests,
+    durationSeconds: seconds,
+    latencyMs: {
+      mean: latency((o) => o.latencyMs.mean),
+      p50: latency((o) => o.latencyMs.p50),
+      p90: latency((o) => o.latencyMs.p90),
+      p99: latency((o) => o.latencyMs.p99),
+      max: Math.max(...runs.map((o) => o.latencyMs.max)),
+    },
+    statusCodes,
+    serverCpuSeconds: cpuSeconds,
+    serverCpuUsPerRequest: (cpuSeconds * 1e6) / requests,
+    serverUserUsPerRequest: userUs / requests,
+    serverSystemUsPerRequest: systemUs / requests,
+    requestsPerServerCpuSecond: requests / cpuSeconds,
+    loadGeneratorCores: sum((o) => o.loadGeneratorCores * o.durationSeconds) / seconds,
+    otherCores: sum((o) => o.otherCores * o.durationSeconds) / seconds,
+  };
+}
+
+export { median };
