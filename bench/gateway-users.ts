@@ -170,6 +170,7 @@ export async function benchGatewayUsers(params: RoundParams = defaultParams): Pr
     return result;
   } finally {
     await Promise.all(contenders.map((c) => c.server.stop()));
+    pin.release();
   }
 }
 

@@ -16,6 +16,8 @@ export interface Pinning {
   readonly serverCore: number;
   /** Pins every thread of process `pid` to the server core (no-op when disabled). */
   pinServer(pid: number): void;
+  /** Lets this process (and what it starts later) run on every core again. */
+  release(): void;
 }
 
 function taskset(args: string[]): boolean {
@@ -37,6 +39,9 @@ export function pinCores(): Pinning {
       if (!enabled) return;
       if (!taskset(['-a', '-p', '-c', String(serverCore), String(pid)]))
         throw new Error(`could not pin process ${pid} to core ${serverCore}`);
+    },
+    release() {
+      if (enabled) taskset(['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)]);
     },
   };
 }
