@@ -63,6 +63,13 @@ describe('gateway edge', () => {
     const other = await p.api.request('GET', '/healthz', { headers: { origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect(other.headers.get('vary')).toBe('Origin');
+    // Media is for players on any site: its own answer, whatever the list says.
+    const media = await p.api.request('OPTIONS', '/media/videos/vid_x/master.m3u8', {
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
+    expect(media.status).toBe(204);
+    expect(media.headers.get('access-control-allow-origin')).toBe('*');
+    expect(media.headers.get('access-control-allow-headers')).toContain('range');
   });
 
   it('sends security headers', async () => {

@@ -18,6 +18,8 @@ import type { TypedApp } from '../typed.ts';
 
 const YEAR = 31_536_000;
 const MANIFEST_SECONDS = 10;
+// Media is for any player on any site, whatever CORS_ORIGINS says for the API:
+// these replace the API's CORS headers on every media response.
 const CORS = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'content-length, content-range, accept-ranges, etag',
@@ -62,7 +64,7 @@ export function mediaRoutes(app: TypedApp, deps: GatewayDeps) {
     url: '/media/*',
     // A player fetches a segment every few seconds; the storage reads are the cost, not the requests.
     // CORS is this route's own (any origin), not CORS_ORIGINS.
-    config: { rateLimit: false, cors: false },
+    config: { rateLimit: false },
     schema: { hide: true },
     handler: async (request, reply) => {
       reply.headers(CORS);
@@ -111,18 +113,15 @@ export function mediaRoutes(app: TypedApp, deps: GatewayDeps) {
   });
 
   // Preflights (a Range header from another origin) are answered here for any origin, whatever CORS_ORIGINS says.
-  app.options(
-    '/media/*',
-    { config: { rateLimit: false, cors: false }, schema: { hide: true } },
-    async (_request, reply) =>
-      reply
-        .code(204)
-        .headers({
-          ...CORS,
-          'access-control-allow-methods': 'GET, HEAD, OPTIONS',
-          'access-control-allow-headers': 'range, if-range, if-none-match',
-          'access-control-max-age': '86400',
-        })
-        .send(),
+  app.options('/media/*', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .code(204)
+      .headers({
+        ...CORS,
+        'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+        'access-control-allow-headers': 'range, if-range, if-none-match',
+        'access-control-max-age': '86400',
+      })
+      .send(),
   );
 }
