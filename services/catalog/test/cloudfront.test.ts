@@ -16,6 +16,7 @@ import { CloudFrontSigner, cloudFrontBase64, customPolicy } from '../src/cloudfr
 import { catalogConfigSpec, cloudFrontSigningFrom } from '../src/config.ts';
 import { PlaybackSigner } from '../src/playback.ts';
 import type { Video } from '../src/video.model.ts';
+import { readyVideo } from './support/videos.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -27,40 +28,7 @@ const now = 1_900_000_000;
 const fromCloudFront = (text: string) =>
   Buffer.from(text.replaceAll('-', '+').replaceAll('_', '=').replaceAll('~', '/'), 'base64');
 
-function ready(visibility: Video['visibility']): Video {
-  const id = newId('vid');
-  return {
-    id,
-    ownerId: newId('usr'),
-    title: 't',
-    description: '',
-    tags: [],
-    visibility,
-    status: 'ready',
-    progress: 100,
-    failureStage: null,
-    failureReason: '',
-    durationSeconds: 1,
-    renditions: [],
-    outputs: {
-      hlsKey: `videos/${id}/master.m3u8`,
-      dashKey: `videos/${id}/manifest.mpd`,
-      posterKey: `videos/${id}/poster.jpg`,
-      storyboard: {
-        key: `videos/${id}/storyboard.jpg`,
-        columns: 5,
-        rows: 5,
-        tileWidth: 160,
-        tileHeight: 90,
-        intervalSeconds: 2,
-      },
-    },
-    viewCount: 0,
-    createdAt: new Date(),
-    updatedAt: new Date(),
-    publishedAt: new Date(),
-  };
-}
+const ready = (visibility: Video['visibility']) => readyVideo(visibility, { images: true });
 
 describe('CloudFront signing', () => {
   it("uses CloudFront's URL-safe base64", () => {

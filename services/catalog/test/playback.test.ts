@@ -7,37 +7,13 @@ import { newId } from '@wavecast/kit/ids';
 import { describe, expect, it } from 'vitest';
 import { checkPlaybackToken, PlaybackSigner, playbackKey, playbackToken } from '../src/playback.ts';
 import type { Video } from '../src/video.model.ts';
+import { readyVideo } from './support/videos.ts';
 
 const key = playbackKey(randomBytes(32));
 const video = newId('vid');
 const now = 1_900_000_000;
 
-function ready(visibility: Video['visibility'], id = video): Video {
-  return {
-    id,
-    ownerId: newId('usr'),
-    title: 't',
-    description: '',
-    tags: [],
-    visibility,
-    status: 'ready',
-    progress: 100,
-    failureStage: null,
-    failureReason: '',
-    durationSeconds: 1,
-    renditions: [],
-    outputs: {
-      hlsKey: `videos/${id}/master.m3u8`,
-      dashKey: `videos/${id}/manifest.mpd`,
-      posterKey: null,
-      storyboard: null,
-    },
-    viewCount: 0,
-    createdAt: new Date(),
-    updatedAt: new Date(),
-    publishedAt: new Date(),
-  };
-}
+const ready = (visibility: Video['visibility'], id = video) => readyVideo(visibility, { id });
 
 describe('playback tokens', () => {
   it('accept the token of the video until its expiry, and not at or after it', () => {
