@@ -35,6 +35,7 @@ export function writeResult(name: string, data: unknown): string {
 
 /** A number with a fixed count of decimals and thousands separators. */
 export function num(value: number, decimals = 0): string {
+  if (!Number.isFinite(value)) return 'n/a';
   return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 

@@ -26,9 +26,11 @@
  *   CAPACITY_STEPS=5,10 CAPACITY_WINDOW_SECONDS=10 npm exec -- node bench/live/capacity.ts
  *   CAPACITY_PROFILE=1 …   # + a 10 s V8 CPU profile of the Wavecast process at the highest N
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { busyCores, machineSample } from '../lib/machine-load.ts';
 import { publishLoop, sourceFile } from './support/media.ts';
 import { nginxAvailable, startNginxRtmp } from './support/nginx.ts';
 import {
@@ -45,8 +47,6 @@ import {
   cpuDelta,
   fmt,
   log,
-  machineCores,
-  machineTicks,
   type Proc,
   runBench,
   sleep,
@@ -131,12 +131,12 @@ async function ramp(target: Target, steps: number[], onTop?: (n: number) => Prom
     const cpu0 = treeCpu(target.roots);
     const self0 = process.cpuUsage();
     const pub0 = treeCpu(pubPids);
-    const m0 = machineTicks();
+    const m0 = machineSample();
     await sleep(WINDOW_SECONDS * 1000);
     const cpu1 = treeCpu(target.roots);
     const selfUse = process.cpuUsage(self0);
     const pub1 = treeCpu(pubPids);
-    const m1 = machineTicks();
+    const m1 = machineSample();
     const t1 = Date.now();
     const after = await Promise.all(publishers.map((_, i) => target.progress(i)));
     const wall = (t1 - t0) / 1000;
@@ -163,7 +163,7 @@ async function ramp(target: Target, steps: number[], onTop?: (n: number) => Prom
       serverCores: cores,
       byComm: Object.fromEntries(Object.entries(server.byComm).map(([k, v]) => [k, v / wall])),
       publisherCores: cpuDelta(pub0, pub1).total / wall,
-      machineCores: machineCores(m0, m1, CORES),
+      machineCores: busyCores(m0, m1),
       rssMiB: rssMiB(target.roots),
       perStreamPct: (100 * cores) / n,
       otherCores: 0,

@@ -21,10 +21,10 @@
  *   LATENCY_MODES=passthrough LATENCY_SECONDS=20 npm exec -- node bench/live/latency.ts
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { busyCores, machineSample } from '../lib/machine-load.ts';
 import { freePort } from './support/nginx.ts';
 import { probeOrigin, startFrameDecoder } from './support/origin-probe.ts';
 import {
@@ -39,8 +39,6 @@ import {
   awaitQuietMachine,
   fmt,
   log,
-  machineCores,
-  machineTicks,
   onCleanup,
   type Proc,
   percentile,
@@ -136,7 +134,7 @@ async function measure(
     await sleep(WARMUP_SECONDS * 1000);
     await LatencyPlayer.take(page);
     const counters0 = await LatencyPlayer.counters(page);
-    const m0 = machineTicks();
+    const m0 = machineSample();
     const samples: FrameSample[] = [];
     const states: PageState[] = [];
     const end = Date.now() + MEASURE_SECONDS * 1000;
@@ -147,7 +145,7 @@ async function measure(
       if (source.child.exitCode !== null)
         throw new Error(`${name}: the publisher stopped: ${source.stderrTail()}`);
     }
-    const cores = machineCores(m0, machineTicks(), os.cpus().length);
+    const cores = busyCores(m0, machineSample());
     const after = await LatencyPlayer.counters(page);
     if (samples.length < MEASURE_SECONDS * 5) {
       throw new Error(`${name}: only ${samples.length} readable frames in ${MEASURE_SECONDS} s`);

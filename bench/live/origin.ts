@@ -17,10 +17,12 @@
  *   npm exec -- node bench/live/origin.ts
  *   ORIGIN_WARM_SECONDS=20 ORIGIN_SECONDS=5 npm exec -- node bench/live/origin.ts
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon, { type Options, type Result } from 'autocannon';
+import { busyCores, machineSample } from '../lib/machine-load.ts';
 import { publishLoop, sourceFile } from './support/media.ts';
 import { nginxAvailable, startNginxStatic } from './support/nginx.ts';
 import {
@@ -32,17 +34,7 @@ import {
   waitForSegments,
 } from './support/platform.ts';
 import { parseProgress } from './support/playlist.ts';
-import {
-  awaitQuietMachine,
-  fmt,
-  log,
-  machineCores,
-  machineTicks,
-  runBench,
-  sleep,
-  table,
-  treeCpu,
-} from './support/procs.ts';
+import { awaitQuietMachine, fmt, log, runBench, sleep, table, treeCpu } from './support/procs.ts';
 import {
   type HotFunction,
   hotFunctions,
@@ -110,14 +102,14 @@ async function measure(
   const common = { ...opts, connections: CONNECTIONS, pipelining: 1 };
   await run({ ...common, duration: WARMUP_SECONDS });
   const cpu0 = treeCpu(pids).total;
-  const m0 = machineTicks();
+  const m0 = machineSample();
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   const [r] = await Promise.all([run({ ...common, duration: SECONDS }), during?.()]);
   const wall = (performance.now() - t0) / 1000;
   const self = process.cpuUsage(self0);
   const cpu = (treeCpu(pids).total - cpu0) / wall;
-  const machine = machineCores(m0, machineTicks(), CORES);
+  const machine = busyCores(m0, machineSample());
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.requests.total === 0) {
     throw new Error(
       `${name}: ${r.requests.total} responses, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts ` +

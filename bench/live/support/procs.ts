@@ -9,7 +9,8 @@
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { busyCores, machineSample } from '../../lib/machine-load.ts';
+import { num, table } from '../../lib/report.ts';
 
 export interface Proc {
   readonly name: string;
@@ -277,54 +278,23 @@ export function cpuDelta(before: TreeCpu, after: TreeCpu): TreeCpu {
   return { total: after.total - before.total, byComm, processes: after.processes };
 }
 
-/** Busy and total ticks of the whole machine (/proc/stat). */
-export function machineTicks(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-  const t = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (t[3] ?? 0) + (t[4] ?? 0);
-  const total = t.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-
-/** Cores the whole machine kept busy between two samples. */
-export function machineCores(
-  a: { busy: number; total: number },
-  b: { busy: number; total: number },
-  cores: number,
-): number {
-  return b.total === a.total ? 0 : ((b.busy - a.busy) / (b.total - a.total)) * cores;
-}
-
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i]!;
 }
 
-export const fmt = (n: number, decimals = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
-    : 'n/a';
-
-/** Rows as an aligned table: first column left-aligned, the others right-aligned. */
-export function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+export { num as fmt, table };
 
 /** Cores kept busy by processes other than this one and its descendants, over `seconds`. */
 export async function otherLoad(seconds: number): Promise<number> {
-  const cores = os.cpus().length;
-  const m0 = machineTicks();
+  const m0 = machineSample();
   const mine0 = treeCpu([process.pid]).total;
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   const mine = (treeCpu([process.pid]).total - mine0) / wall;
-  return Math.max(0, machineCores(m0, machineTicks(), cores) - mine);
+  return Math.max(0, busyCores(m0, machineSample()) - mine);
 }
 
 /**
@@ -342,10 +312,10 @@ export async function awaitQuietMachine(
   let told = false;
   while (load >= belowCores && Date.now() < end) {
     if (!told)
-      log(`${label}: other processes keep ${fmt(load, 2)} cores busy; waiting up to ${maxSeconds} s`);
+      log(`${label}: other processes keep ${num(load, 2)} cores busy; waiting up to ${maxSeconds} s`);
     told = true;
     load = await otherLoad(3);
   }
-  if (load >= belowCores) log(`${label}: still ${fmt(load, 2)} cores of other load; measuring anyway`);
+  if (load >= belowCores) log(`${label}: still ${num(load, 2)} cores of other load; measuring anyway`);
   return load;
 }
