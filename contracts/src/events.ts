@@ -10,6 +10,16 @@ const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-HJKMNP-T
 const Timestamp = Type.String({ format: 'date-time' });
 const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 
+/** What ffprobe found in an uploaded file: in `video.uploaded.v1` and in the upload API's answer. */
+export const probeFields = {
+  duration_seconds: Type.Number({ minimum: 0 }),
+  width: Type.Integer({ minimum: 0 }),
+  height: Type.Integer({ minimum: 0 }),
+  video_codec: Type.String(),
+  audio_codec: Type.Union([Type.String(), Type.Null()]),
+  frame_rate: Type.Number({ minimum: 0 }),
+};
+
 export const eventSchemas = {
   /** A new account exists (users service). */
   'user.registered.v1': Type.Object({
@@ -94,14 +104,7 @@ export const eventSchemas = {
     owner_id: Id('usr'),
     source_key: Type.String({ minLength: 1, description: 'Object key of the uploaded file' }),
     size_bytes: Type.Integer({ minimum: 1 }),
-    probe: Type.Object({
-      duration_seconds: Type.Number({ minimum: 0 }),
-      width: Type.Integer({ minimum: 0 }),
-      height: Type.Integer({ minimum: 0 }),
-      video_codec: Type.String(),
-      audio_codec: Type.Union([Type.String(), Type.Null()]),
-      frame_rate: Type.Number({ minimum: 0 }),
-    }),
+    probe: Type.Object(probeFields),
     uploaded_at: Timestamp,
   }),
   /** Encoding progress, every few percent (encoder). */

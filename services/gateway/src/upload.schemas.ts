@@ -3,6 +3,7 @@
  * PUT of the source file, then its confirmation. See schemas.ts for the
  * conventions.
  */
+import { probeFields } from '@wavecast/contracts/events';
 import Type, { type Static } from 'typebox';
 
 export const UploadUrlBody = Type.Object(
@@ -41,17 +42,7 @@ export const UploadedFile = Type.Object(
     video_id: Type.String({ description: 'vid_… id' }),
     status: Type.Literal('uploaded', { description: 'The file is accepted; encoding follows' }),
     size_bytes: Type.Integer({ minimum: 1 }),
-    probe: Type.Object(
-      {
-        duration_seconds: Type.Number({ minimum: 0 }),
-        width: Type.Integer({ minimum: 0 }),
-        height: Type.Integer({ minimum: 0 }),
-        video_codec: Type.String(),
-        audio_codec: Type.Union([Type.String(), Type.Null()]),
-        frame_rate: Type.Number({ minimum: 0 }),
-      },
-      { description: 'What ffprobe found in the file' },
-    ),
+    probe: Type.Object(probeFields, { description: 'What ffprobe found in the file' }),
   },
   { $id: 'UploadedFile', title: 'UploadedFile' },
 );
