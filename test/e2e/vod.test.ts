@@ -3,48 +3,16 @@
  * generated 30 s 720p clip (cut off half-way, then resumed), the platform's
  * encoder makes it READY, and both hls.js and dash.js play it in Chromium.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AllInOne } from '../../apps/cli/src/all-in-one.ts';
 import { eventually } from '../../packages/kit/test/support/poll.ts';
 import { type Api, uniqueName } from './support/api.ts';
 import { startTestPlatform, type TestPlatform } from './support/platform.ts';
 import { PlayerHarness } from './support/player.ts';
-
-const run = promisify(execFile);
-
-/** Uploads `file` with tus; resolves with the upload URL. `abortAt` (0-1) cuts it off there first. */
-function tusUpload(
-  endpoint: string,
-  file: Buffer,
-  token: string,
-  videoId: string,
-  opts: { abortAt?: number; uploadUrl?: string } = {},
-): Promise<{ url: string; aborted: boolean }> {
-  return new Promise((resolve, reject) => {
-    const upload: Upload = new Upload(file, {
-      endpoint,
-      ...(opts.uploadUrl && { uploadUrl: opts.uploadUrl }),
-      chunkSize: 512 * 1024,
-      retryDelays: [],
-      headers: { authorization: `Bearer ${token}` },
-      metadata: { video_id: videoId, filename: 'clip.mp4', filetype: 'video/mp4' },
-      onProgress: (sent, total) => {
-        if (opts.abortAt !== undefined && sent / total >= opts.abortAt) {
-          void upload.abort().then(() => resolve({ url: upload.url ?? '', aborted: true }));
-        }
-      },
-      onSuccess: () => resolve({ url: upload.url ?? '', aborted: false }),
-      onError: reject,
-    });
-    upload.start();
-  });
-}
+import { makeClip, tusUpload } from './support/vod.ts';
 
 describe('video on demand', () => {
   let test: TestPlatform;
@@ -58,33 +26,7 @@ describe('video on demand', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'wavecast-vod-'));
     const clipPath = join(dataDir, 'clip.mp4');
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1280x720:rate=30',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=330:sample_rate=48000',
-      '-t',
-      '30',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-movflags',
-      '+faststart',
-      clipPath,
-    ]);
-    clip = await readFile(clipPath);
+    clip = await makeClip(clipPath, { width: 1280, height: 720, seconds: 30 });
     test = await startTestPlatform(
       'vod',
       { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ENCODER_LADDER: '720:2800,480:1400,360:800' },
