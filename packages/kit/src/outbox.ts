@@ -59,11 +59,18 @@ export function startOutboxRelay(opts: {
   db: AnyDb;
   bus: Bus;
   logger: Logger;
+  /** The first poll after activity (default 1 s). */
   pollMs?: number;
+  /** Idle polls back off, doubling, up to this (default 10 s). */
+  maxPollMs?: number;
   batch?: number;
 }): OutboxRelay {
   const db = opts.db as Kysely<OutboxTable>;
   const batch = opts.batch ?? 100;
+  const minDelay = opts.pollMs ?? 1_000;
+  const maxDelay = Math.max(minDelay, opts.maxPollMs ?? 10_000);
+  let delay = minDelay;
+  let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -114,10 +121,20 @@ export function startOutboxRelay(opts: {
     return rows.length > 0;
   };
 
-  const drain = async (poll: boolean) => {
-    while ((!poll || (await pending())) && (await relayBatch()) === batch) {
+  /** Publishes what is pending; false when a poll found nothing to do. */
+  const drain = async (poll: boolean): Promise<boolean> => {
+    if (poll && !(await pending())) {
+      await purge();
+      return false;
+    }
+    while ((await relayBatch()) === batch) {
       // A full batch: there may be more.
     }
+    await purge();
+    return true;
+  };
+
+  const purge = async () => {
     if (Date.now() - lastPurge > PURGE_EVERY_MS) {
       lastPurge = Date.now();
       await db
@@ -127,32 +144,51 @@ export function startOutboxRelay(opts: {
     }
   };
 
+  // Polls catch rows nobody kicked for (another process's writer that
+  // crashed before its kick, a publish that failed). Writers kick after each
+  // commit, so an idle relay polls less and less often: an idle process
+  // should not spend its CPU asking an empty table. Activity or a failure
+  // brings the polls back to `pollMs`.
+  const schedule = () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => run(true), delay);
+    timer.unref();
+  };
+
   const run = (poll: boolean) => {
     if (stopped) return;
     if (running) {
       again ||= !poll;
       return;
     }
+    clearTimeout(timer);
     running = drain(poll)
-      .catch((err) => opts.logger.warn({ err }, 'outbox relay failed; will retry'))
+      .then(
+        (busy) => {
+          delay = busy ? minDelay : Math.min(delay * 2, maxDelay);
+        },
+        (err) => {
+          delay = minDelay;
+          opts.logger.warn({ err }, 'outbox relay failed; will retry');
+        },
+      )
       .finally(() => {
         running = undefined;
         if (again) {
           again = false;
           run(false);
-        }
+        } else schedule();
       });
   };
 
   const kick = () => run(false);
-  const timer = setInterval(() => run(true), opts.pollMs ?? 1_000);
-  timer.unref();
   kick();
   return {
     kick,
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
     },
   };

@@ -65,13 +65,31 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.stop()));
 });
 
-function relay(db: Database, schema: string, bus: Bus, opts: { pollMs?: number; batch?: number } = {}) {
+interface RelayOptions {
+  pollMs?: number;
+  maxPollMs?: number;
+  batch?: number;
+  /** Called for every statement the relay runs. */
+  onQuery?: (kind: string) => void;
+}
+
+function relay(db: Database, schema: string, bus: Bus, opts: RelayOptions = {}) {
+  const { onQuery, ...rest } = opts;
+  const kysely = db.kysely(schema);
   const started = startOutboxRelay({
-    db: db.kysely(schema),
+    db: onQuery
+      ? kysely.withPlugin({
+          transformQuery: ({ node }) => {
+            onQuery(node.kind);
+            return node;
+          },
+          transformResult: async ({ result }) => result,
+        })
+      : kysely,
     bus,
     logger,
     pollMs: opts.pollMs ?? 20,
-    ...opts,
+    ...rest,
   });
   relays.push(started);
   return started;
@@ -234,6 +252,27 @@ describe('outbox on PGlite', () => {
     expect(recording.published).toHaveLength(0);
     await addEvents(db, schema, 3);
     await eventually(async () => expect(recording.published).toHaveLength(3), 5_000);
+  });
+
+  it('polls an idle table less and less often, and as often as before once there is work', async () => {
+    const recording = new RecordingBus(inner);
+    let polls = 0;
+    const started = relay(db, schema, recording.bus, {
+      pollMs: 10,
+      maxPollMs: 2_000,
+      onQuery: (kind) => void (kind === 'SelectQueryNode' && polls++),
+    });
+    // 1.2 s idle: polls 10, 20, 40, ... ms apart, about 7 of them, instead of 120 at a fixed 10 ms.
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(polls).toBeGreaterThanOrEqual(4);
+    expect(polls).toBeLessThanOrEqual(12);
+    // Activity brings the polls back to 10 ms: a row nobody kicks for is found
+    // well before the 2 s an idle relay would have waited.
+    started.kick();
+    await addEvents(db, schema, 1);
+    const written = Date.now();
+    await eventually(async () => expect(recording.published).toHaveLength(1), 5_000);
+    expect(Date.now() - written).toBeLessThan(1_000);
   });
 
   it('purges events published long ago, and nothing else', async () => {
