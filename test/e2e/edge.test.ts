@@ -75,9 +75,16 @@ describe('gateway edge', () => {
   it('sends security headers', async () => {
     const res = await p.api.get('/healthz');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
     expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('lets the docs UI load its own scripts', async () => {
+    const res = await p.api.get('/docs/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 
   it('refuses a body that is not JSON with a clear message', async () => {

@@ -126,6 +126,7 @@ describe('media delivery with presigned S3 URLs', () => {
     expect(seg.statusCode).toBe(302);
     expect(seg.headers['cache-control']).toBe('no-store');
     expect(seg.headers['access-control-allow-origin']).toBe('*');
+    expect(seg.headers['cross-origin-resource-policy']).toBe('cross-origin');
     const location = new URL(String(seg.headers.location));
     expect(location.origin).toBe(s3.endpoint);
     expect(location.searchParams.get('X-Amz-Expires')).toBe('300');

@@ -121,6 +121,7 @@ describe('HLS origin', () => {
     expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(res.headers.get('cache-control')).toBe('no-cache');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     const lines = (await res.text()).split('\n');
     expect(lines[2]).toMatch(
       /^#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=\d+,CODECS="avc1.64001f,mp4a.40.2"/,

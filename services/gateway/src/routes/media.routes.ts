@@ -22,6 +22,8 @@ const MANIFEST_SECONDS = 10;
 // these replace the API's CORS headers on every media response.
 const CORS = {
   'access-control-allow-origin': '*',
+  // A page that isolates itself (COEP) may still embed the video.
+  'cross-origin-resource-policy': 'cross-origin',
   'access-control-expose-headers': 'content-length, content-range, accept-ranges, etag',
 };
 

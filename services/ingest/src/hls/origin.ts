@@ -42,7 +42,8 @@ const NO_CACHE = 'no-cache';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const route =
   /^\/([A-Za-z0-9_-]{1,64})\/(?:(master)\.m3u8|([A-Za-z0-9_-]{1,32})\/(?:(index)\.m3u8|init-(\d{1,15})\.mp4|seg-(\d{1,15})\.m4s|part-(\d{1,15})\.(\d{1,5})\.m4s))$/;
-const cors = { 'access-control-allow-origin': '*' };
+// Players on any site, including pages that isolate themselves (COEP).
+const cors = { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' };
 
 function ok(body: Buffer, type: string, cache: string): OriginResponse {
   const headers = {
