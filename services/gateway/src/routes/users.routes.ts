@@ -1,5 +1,6 @@
 import type { User } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
 import { AppError } from '@wavecast/kit/errors';
+import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { GatewayDeps } from '../deps.ts';
 import { caller } from '../plugins/auth.ts';
@@ -70,18 +71,33 @@ export function userRoutes(app: TypedApp, deps: GatewayDeps, hooks: AuthHooks) {
         response: { 200: Type.Ref('PublicUser'), ...errorResponses(404) },
       },
     },
-    async (request, reply) => {
+    (request, reply) => {
       const key = request.params.id_or_username;
-      const cached = await deps.profiles.get(key);
-      reply.header('cache-control', 'public, max-age=10');
-      if (cached !== null) return reply.type('application/json; charset=utf-8').send(cached);
-      const { user } = await deps.users.getUser({
-        key: key.startsWith('usr_') ? { case: 'id', value: key } : { case: 'username', value: key },
-      });
-      if (!user) throw new AppError('not_found', 'user not found');
-      const json = JSON.stringify(publicUser(user));
-      await deps.profiles.put(user, json);
-      return reply.type('application/json; charset=utf-8').send(json);
+      // A profile this process read moments ago is answered at once, without a promise.
+      const near = deps.profiles.peek(key);
+      if (near === undefined) return readProfile(deps, key, reply);
+      sendProfile(reply, near);
     },
   );
+}
+
+function sendProfile(reply: FastifyReply, json: string): FastifyReply {
+  return reply
+    .header('cache-control', 'public, max-age=10')
+    .type('application/json; charset=utf-8')
+    .send(json);
+}
+
+/** From the shared cache, else from the users service (and then cached). */
+async function readProfile(deps: GatewayDeps, key: string, reply: FastifyReply): Promise<FastifyReply> {
+  reply.header('cache-control', 'public, max-age=10');
+  const cached = await deps.profiles.get(key);
+  if (cached !== null) return sendProfile(reply, cached);
+  const { user } = await deps.users.getUser({
+    key: key.startsWith('usr_') ? { case: 'id', value: key } : { case: 'username', value: key },
+  });
+  if (!user) throw new AppError('not_found', 'user not found');
+  const json = JSON.stringify(publicUser(user));
+  await deps.profiles.put(user, json);
+  return sendProfile(reply, json);
 }
