@@ -19,6 +19,7 @@ import { authHooks } from './plugins/auth.ts';
 import { registerCors } from './plugins/cors.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
+import { staticHeaderSetter } from './plugins/static-headers.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { channelRoutes } from './routes/channels.routes.ts';
@@ -95,8 +96,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Metrics: each route's recorder is resolved when the route is added, so a
-  // request costs no label lookup; requests that match no route go under
-  // "unmatched".
+  // request costs no label lookup and no hook runs on every route; requests
+  // that match no route go under "unmatched", recorded by the 404 handler.
   const recorder = httpRecorder(deps.metrics, 'gateway');
   app.addHook('onRoute', (route) => {
     const record = recorder.route(route.url);
@@ -105,11 +106,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
       done();
     };
     route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
-  });
-  const recordUnmatched = recorder.route('unmatched');
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) recordUnmatched(request.method, reply.statusCode, reply.elapsedTime / 1000);
-    done();
   });
 
   const cors = registerCors(app, {
@@ -123,16 +119,18 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
     ],
     maxAgeSeconds: 600,
   });
-  const staticHeaders = { ...securityHeaders, ...cors.staticHeaders };
+  const setStaticHeaders = staticHeaderSetter({ ...securityHeaders, ...cors.staticHeaders });
   const corsPerRequest = cors.perRequest;
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(staticHeaders);
+    setStaticHeaders(reply, request.id);
     if (corsPerRequest) corsPerRequest(request, reply);
-    reply.header(REQUEST_ID_HEADER, request.id);
     runWithContext({ requestId: request.id }, done);
   });
 
-  registerErrorHandling(app, config.bodyLimitBytes);
+  const recordUnmatched = recorder.route('unmatched');
+  registerErrorHandling(app, config.bodyLimitBytes, (request, reply) =>
+    recordUnmatched(request.method, reply.statusCode, reply.elapsedTime / 1000),
+  );
   for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas, ...uploadSchemas]) {
     app.addSchema(schema);
   }

@@ -74,8 +74,15 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   });
 }
 
-/** The one place errors become HTTP responses. Causes are logged, never sent. */
-export function registerErrorHandling(app: TypedApp, bodyLimit: number): void {
+/**
+ * The one place errors become HTTP responses. Causes are logged, never sent.
+ * `onUnmatched` hears of each request that matched no route once its 404 is sent.
+ */
+export function registerErrorHandling(
+  app: TypedApp,
+  bodyLimit: number,
+  onUnmatched?: (request: FastifyRequest, reply: FastifyReply) => void,
+): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let appErr: AppError;
     if (err instanceof AppError) appErr = err;
@@ -85,11 +92,12 @@ export function registerErrorHandling(app: TypedApp, bodyLimit: number): void {
       request.log.warn({ err: appErr.cause ?? appErr }, 'dependency unavailable');
     return sendError(request, reply, appErr);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
+  app.setNotFoundHandler((request, reply) => {
+    if (onUnmatched) reply.raw.once('finish', () => onUnmatched(request, reply));
+    return sendError(
       request,
       reply,
       new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+    );
+  });
 }
