@@ -5,6 +5,7 @@
  * only (HTTP and RTMP on free ports), configured by the child's environment.
  * Stopping the child (see child-runtime.ts) runs `beforeClose`, then closes it.
  */
+import '@wavecast/kit/tick-shape';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -5,6 +5,7 @@
  *   wavecast start <service>  one service, configured by environment (users, auth, channels, catalog, ingest, gateway)
  *   wavecast migrate          apply database migrations of every service, then exit
  */
+import '@wavecast/kit/tick-shape';
 import { shutdownSignal } from '@wavecast/kit/service';
 import { describeStartupError } from '@wavecast/kit/standalone';
 import { loadAllInOneConfig, startAllInOne } from './all-in-one.ts';
