@@ -132,7 +132,10 @@ export function createUploadsHttp(deps: UploadsHttpDeps): UploadsHttp {
 
   return {
     handle(req, res) {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const url = req.url ?? '/';
+      // Every other request of the gateway passes here first: one prefix test lets it go.
+      if (!url.startsWith(UPLOADS_PATH)) return false;
+      const path = url.split('?')[0] ?? '/';
       if (path !== UPLOADS_PATH && !path.startsWith(`${UPLOADS_PATH}/`)) return false;
       const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
       res.setHeader(REQUEST_ID_HEADER, requestId);
