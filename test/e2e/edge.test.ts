@@ -27,6 +27,10 @@ describe('gateway edge', () => {
       code: 'not_found',
       request_id: missing.headers.get('x-request-id'),
     });
+    expect(missing.headers.get('x-request-id')).toMatch(/^req_[0-9A-Z]{26}$/);
+    // A request that matches no route gets the same edge headers as any other.
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(missing.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
 
   it('answers CORS preflights for configured origins only', async () => {

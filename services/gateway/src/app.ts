@@ -16,7 +16,7 @@ import { channelSchemas } from './channel.schemas.ts';
 import type { GatewayDeps } from './deps.ts';
 import { type Audience, audiences, splitDocument } from './openapi.ts';
 import { authHooks } from './plugins/auth.ts';
-import { registerCors } from './plugins/cors.ts';
+import { corsPolicy, registerPreflight } from './plugins/cors.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { cacheRateLimitStore } from './plugins/rate-limit-store.ts';
 import { staticHeaderSetter } from './plugins/static-headers.ts';
@@ -95,20 +95,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Metrics: each route's recorder is resolved when the route is added, so a
-  // request costs no label lookup and no hook runs on every route; requests
-  // that match no route go under "unmatched", recorded by the 404 handler.
-  const recorder = httpRecorder(deps.metrics, 'gateway');
-  app.addHook('onRoute', (route) => {
-    const record = recorder.route(route.url);
-    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
-      done();
-    };
-    route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
-  });
-
-  const cors = registerCors(app, {
+  const corsOptions = {
     origins: config.corsOrigins,
     exposedHeaders: [
       REQUEST_ID_HEADER,
@@ -118,19 +105,51 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
       'ratelimit-reset',
     ],
     maxAgeSeconds: 600,
-  });
+  };
+  const cors = corsPolicy(corsOptions);
   const setStaticHeaders = staticHeaderSetter({ ...securityHeaders, ...cors.staticHeaders });
   const corsPerRequest = cors.perRequest;
-  app.addHook('onRequest', (request, reply, done) => {
+  const edgeHeaders = (request: FastifyRequest, reply: FastifyReply) => {
     setStaticHeaders(reply, request.id);
     if (corsPerRequest) corsPerRequest(request, reply);
+  };
+  // The request id's async context (for logs and RPC metadata) is entered
+  // before the route's own hooks, unless the route enters it itself where it
+  // needs it (`config.requestContext: 'handler'`): a context costs every
+  // tick and promise of the request, and a hot read answered from memory
+  // uses neither a log line nor an RPC.
+  const inContext = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    edgeHeaders(request, reply);
     runWithContext({ requestId: request.id }, done);
+  };
+  const headersOnly = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    edgeHeaders(request, reply);
+    done();
+  };
+
+  // Each route gets its edge and metrics hooks when it is added, so a request
+  // runs only its route's hooks and costs no metric label lookup. Requests
+  // that match no route get the same headers from the 404 handler and go
+  // under "unmatched" in the metrics.
+  const recorder = httpRecorder(deps.metrics, 'gateway');
+  app.addHook('onRoute', (route) => {
+    const edge = route.config?.requestContext === 'handler' ? headersOnly : inContext;
+    route.onRequest = [edge, ...[route.onRequest ?? []].flat()];
+    const record = recorder.route(route.url);
+    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
   });
 
+  registerPreflight(app, corsOptions);
+
   const recordUnmatched = recorder.route('unmatched');
-  registerErrorHandling(app, config.bodyLimitBytes, (request, reply) =>
-    recordUnmatched(request.method, reply.statusCode, reply.elapsedTime / 1000),
-  );
+  registerErrorHandling(app, config.bodyLimitBytes, {
+    before: edgeHeaders,
+    after: (request, reply) => recordUnmatched(request.method, reply.statusCode, reply.elapsedTime / 1000),
+  });
   for (const schema of [...sharedSchemas, ...channelSchemas, ...videoSchemas, ...uploadSchemas]) {
     app.addSchema(schema);
   }

@@ -74,26 +74,34 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   });
 }
 
+/** What the gateway does for a request that matched no route: before its 404, and once it is sent. */
+export interface UnmatchedHooks {
+  before(request: FastifyRequest, reply: FastifyReply): void;
+  after(request: FastifyRequest, reply: FastifyReply): void;
+}
+
 /**
- * The one place errors become HTTP responses. Causes are logged, never sent.
- * `onUnmatched` hears of each request that matched no route once its 404 is sent.
+ * The one place errors become HTTP responses. Causes are logged (with the
+ * request id, also for routes that enter its context only where they need
+ * it), never sent.
  */
-export function registerErrorHandling(
-  app: TypedApp,
-  bodyLimit: number,
-  onUnmatched?: (request: FastifyRequest, reply: FastifyReply) => void,
-): void {
+export function registerErrorHandling(app: TypedApp, bodyLimit: number, unmatched?: UnmatchedHooks): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let appErr: AppError;
     if (err instanceof AppError) appErr = err;
     else appErr = fromFastify(err, bodyLimit) ?? new AppError('internal', 'internal error', { cause: err });
-    if (appErr.code === 'internal') request.log.error({ err: appErr.cause ?? err }, 'request failed');
+    const requestId = request.id;
+    if (appErr.code === 'internal')
+      request.log.error({ err: appErr.cause ?? err, requestId }, 'request failed');
     else if (appErr.code === 'unavailable')
-      request.log.warn({ err: appErr.cause ?? appErr }, 'dependency unavailable');
+      request.log.warn({ err: appErr.cause ?? appErr, requestId }, 'dependency unavailable');
     return sendError(request, reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {
-    if (onUnmatched) reply.raw.once('finish', () => onUnmatched(request, reply));
+    if (unmatched) {
+      unmatched.before(request, reply);
+      reply.raw.once('finish', () => unmatched.after(request, reply));
+    }
     return sendError(
       request,
       reply,

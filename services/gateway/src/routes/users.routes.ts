@@ -1,4 +1,5 @@
 import type { User } from '@wavecast/contracts/gen/wavecast/users/v1/users_pb.js';
+import { runWithContext } from '@wavecast/kit/context';
 import { AppError } from '@wavecast/kit/errors';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
@@ -70,12 +71,15 @@ export function userRoutes(app: TypedApp, deps: GatewayDeps, hooks: AuthHooks) {
         params: UserKeyParams,
         response: { 200: Type.Ref('PublicUser'), ...errorResponses(404) },
       },
+      config: { requestContext: 'handler' },
     },
     (request, reply) => {
       const key = request.params.id_or_username;
-      // A profile this process read moments ago is answered at once, without a promise.
+      // A profile this process read moments ago is answered at once, without a
+      // promise or an async context; anything else reads in the request's context.
       const near = deps.profiles.peek(key);
-      if (near === undefined) return readProfile(deps, key, reply);
+      if (near === undefined)
+        return runWithContext({ requestId: request.id }, () => readProfile(deps, key, reply));
       sendProfile(reply, near);
     },
   );
