@@ -123,15 +123,14 @@ export function startOutboxRelay(opts: {
 
   /** Publishes what is pending; false when a poll found nothing to do. */
   const drain = async (poll: boolean): Promise<boolean> => {
-    if (poll && !(await pending())) {
-      await purge();
-      return false;
-    }
-    while ((await relayBatch()) === batch) {
-      // A full batch: there may be more.
+    const busy = !poll || (await pending());
+    if (busy) {
+      while ((await relayBatch()) === batch) {
+        // A full batch: there may be more.
+      }
     }
     await purge();
-    return true;
+    return busy;
   };
 
   const purge = async () => {

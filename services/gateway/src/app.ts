@@ -140,7 +140,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<TypedApp> {
       record(request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     };
-    route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
+    route.onResponse = [...[route.onResponse ?? []].flat(), hook];
   });
 
   registerPreflight(app, corsOptions);

@@ -41,6 +41,7 @@ export function staticHeaderSetter(
     const current = bag[key];
     usable ??= typeof current === 'object' && current !== null;
     if (!usable) return slow(reply, requestId);
+    // REQUEST_ID_HEADER spelled out: a literal key keeps the copy's shape fixed.
     bag[key] = { ...headers, 'x-request-id': requestId, ...current };
   };
 }
